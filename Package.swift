@@ -1,0 +1,38 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Conveyor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Conveyor", targets: ["Conveyor"]),
+        .executable(name: "conveyor", targets: ["conveyor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "CConveyor"),
+        .target(
+            name: "Conveyor",
+            dependencies: [
+                "CConveyor",
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .executableTarget(
+            name: "conveyor",
+            dependencies: [
+                "Conveyor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ]
+        ),
+        // A small program the tests spawn as a real producer or consumer process.
+        .executableTarget(name: "conveyor-test-helper", dependencies: ["Conveyor"]),
+        .testTarget(name: "ConveyorTests", dependencies: ["Conveyor", "conveyor-test-helper"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

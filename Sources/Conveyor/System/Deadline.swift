@@ -1,0 +1,21 @@
+/// A point on the monotonic clock by which a wait must end.
+struct Deadline: Sendable {
+    /// CLOCK_MONOTONIC nanoseconds.
+    let nanoseconds: Int64
+
+    /// The deadline `timeout` from now; nil when there is no timeout.
+    static func after(_ timeout: Duration?) -> Deadline? {
+        guard let timeout else { return nil }
+        let now = SystemCalls.monotonicNanoseconds()
+        let (sum, overflow) = now.addingReportingOverflow(max(0, timeout.conveyorNanoseconds))
+        return Deadline(nanoseconds: overflow ? .max : sum)
+    }
+
+    /// Nanoseconds left; zero or less once passed.
+    var remainingNanoseconds: Int64 {
+        nanoseconds - SystemCalls.monotonicNanoseconds()
+    }
+
+    /// Whether the deadline has passed.
+    var hasPassed: Bool { remainingNanoseconds <= 0 }
+}

@@ -1,0 +1,96 @@
+import Synchronization
+
+/// An event count on two 32-bit words (a sequence and a sleeper count) that
+/// threads or processes wait on without polling: spin briefly, then sleep on
+/// a futex; a notifier makes the futex call only when someone sleeps.
+///
+/// The words may live in process memory (`shared: false`) or in a shared
+/// mapping (`shared: true`). The event does not own them.
+///
+/// Protocol, the classic Dekker pair: a waiter reads the sequence, counts
+/// itself a sleeper (sequentially consistent), re-checks its condition and
+/// only then sleeps on the sequence it read. A notifier publishes its change,
+/// issues a sequentially consistent fence and reads the sleeper count; if
+/// non-zero it bumps the sequence and wakes. Either the waiter sees the
+/// change, or the notifier sees the sleeper; a wake between the two is
+/// caught by the futex comparing the sequence.
+struct FutexEvent: @unchecked Sendable {
+    // @unchecked: the pointers address words that are only ever accessed atomically.
+    private let sequence: UnsafeMutablePointer<Atomic<UInt32>>
+    private let sleepers: UnsafeMutablePointer<Atomic<UInt32>>
+    private let shared: Bool
+
+    /// How many times a waiter re-checks with a pause before it sleeps.
+    static let defaultSpins = 256
+
+    /// An event on the two words at `sequence` and `sleepers`.
+    init(sequence: UnsafeMutableRawPointer, sleepers: UnsafeMutableRawPointer, shared: Bool) {
+        self.sequence = sequence.assumingMemoryBound(to: Atomic<UInt32>.self)
+        self.sleepers = sleepers.assumingMemoryBound(to: Atomic<UInt32>.self)
+        self.shared = shared
+    }
+
+    /// Wakes every waiter if any sleeps. Call after publishing a change.
+    @inline(__always)
+    func notifyAll() {
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        if sleepers.pointee.load(ordering: .relaxed) != 0 {
+            wakeAll()
+        }
+    }
+
+    /// Bumps the sequence and wakes every sleeper, whether or not one is counted.
+    func wakeAll() {
+        sequence.pointee.wrappingAdd(1, ordering: .releasing)
+        SystemCalls.futexWake(futexWord, shared: shared)
+    }
+
+    /// Calls `attempt` until it returns a value, spinning `spins` times and
+    /// then sleeping between tries; returns nil once `deadline` passes.
+    /// `sleepSlice` caps each sleep so that callers can run `attempt` for
+    /// checks that no notification covers (a dead peer, say).
+    func wait<Result>(
+        deadline: Deadline?,
+        spins: Int = FutexEvent.defaultSpins,
+        sleepSlice: Int64? = nil,
+        _ attempt: () throws -> Result?
+    ) rethrows -> Result? {
+        if let result = try attempt() { return result }
+        for spin in 0..<spins {
+            if spin & 63 == 63 { SystemCalls.yieldProcessor() } else { SystemCalls.cpuRelax() }
+            if let result = try attempt() { return result }
+        }
+        while true {
+            let key = sequence.pointee.load(ordering: .acquiring)
+            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            let ready: Result?
+            do {
+                ready = try attempt()
+            } catch {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                throw error
+            }
+            if let ready {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                return ready
+            }
+            var timeout = sleepSlice
+            if let deadline {
+                let remaining = deadline.remainingNanoseconds
+                if remaining <= 0 {
+                    sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                    return nil
+                }
+                timeout = min(timeout ?? remaining, remaining)
+            }
+            _ = SystemCalls.futexWait(futexWord, expected: key, timeoutNanoseconds: timeout, shared: shared)
+            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+            if let result = try attempt() { return result }
+            if let deadline, deadline.hasPassed { return nil }
+        }
+    }
+
+    private var futexWord: UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(sequence).assumingMemoryBound(to: UInt32.self)
+    }
+}

@@ -1,0 +1,2 @@
+import Conveyor
+print("helper")
