@@ -36,6 +36,8 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
     case workerDied(worker: Int, pid: Int32, status: String, hint: String?)
     /// A named resource (segment, lane, worker slot) is in use or missing.
     case unavailable(String)
+    /// A data file (a NumPy file, a dataset's directory) cannot be used as it is.
+    case invalidFile(path: String, problem: String)
 
     public var description: String {
         switch self {
@@ -86,6 +88,8 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
             return "worker \(worker) (pid \(pid)) died: \(status)\(extra)"
         case let .unavailable(message):
             return message
+        case let .invalidFile(path, problem):
+            return "cannot use '\(path)': \(problem)"
         }
     }
 }

@@ -1,0 +1,95 @@
+/// How `batchSize` samples of a schema sit in one batch's memory: field by
+/// field, each field's samples one after another (`[B] + field.shape`), each
+/// sample's part `field.maxBytes` long. The thread backend collates into
+/// arrays with it; the process backend will collate into a ring slot whose
+/// schema is `batchSchema`.
+public struct BatchLayout: Sendable, Hashable {
+    /// One sample's fields.
+    public let sampleSchema: Schema
+    /// Samples at most per batch.
+    public let batchSize: Int
+
+    /// The layout of `batchSize` samples of `sampleSchema`.
+    public init(sampleSchema: Schema, batchSize: Int) throws(ConveyorError) {
+        guard batchSize >= 1 else { throw .invalidArgument("batchSize is \(batchSize); pass 1 or more") }
+        self.sampleSchema = sampleSchema
+        self.batchSize = batchSize
+    }
+
+    /// The suffix of the field that holds a field's per-sample rows in `batchSchema`.
+    public static let rowsSuffix = ".rows"
+
+    /// A batch as one item of a ring: each field as `[batchSize] + shape`
+    /// (its rows = the samples in the batch), then for each field an i32
+    /// field "<name>.rows" with the rows each sample used.
+    public var batchSchema: Schema {
+        get throws(ConveyorError) {
+            let data = sampleSchema.fields.map { Field($0.name, $0.dtype, shape: [batchSize] + $0.shape) }
+            let rows = sampleSchema.fields.map { Field($0.name + BatchLayout.rowsSuffix, .int32, shape: [batchSize]) }
+            return try Schema(data + rows)
+        }
+    }
+
+    /// The bytes field `field` takes for `samples` samples.
+    public func byteCount(ofField field: Int, samples: Int) -> Int {
+        sampleSchema.fields[field].maxBytes * samples
+    }
+
+    /// A writer for sample `sample` of a batch whose fields are at `fieldBuffers`
+    /// (one per field, each at least `byteCount(ofField:samples:)` long for the
+    /// batch's samples, zeroed).
+    func writer(forSample sample: Int, fieldBuffers: [UnsafeMutableRawBufferPointer]) -> SampleWriter {
+        let parts = zip(sampleSchema.fields, fieldBuffers).map { field, buffer in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[(sample * field.maxBytes)..<((sample + 1) * field.maxBytes)])
+        }
+        return SampleWriter(schema: sampleSchema, buffers: parts)
+    }
+
+    /// Collates the samples at `indices` of `dataset` into arrays: each sample
+    /// written in place through a `SampleWriter`, no intermediate copy.
+    func collate<D: SchemaDataset>(
+        _ dataset: D, indices: ArraySlice<Int>, context: SampleContext, batchIndex: Int
+    ) throws -> TensorBatch {
+        let samples = indices.count
+        var rows = [[Int]](repeating: [Int](repeating: 0, count: samples), count: sampleSchema.fields.count)
+        let sizes = sampleSchema.fields.indices.map { byteCount(ofField: $0, samples: samples) }
+        let arrays = try BatchLayout.withZeroedArrays(sizes: sizes) { buffers in
+            for (position, index) in indices.enumerated() {
+                var writer = writer(forSample: position, fieldBuffers: buffers)
+                try dataset.write(sampleAt: index, context: context, into: &writer)
+                for field in rows.indices { rows[field][position] = writer.rows[field] }
+            }
+        }
+        let tensors = try zip(sampleSchema.fields, arrays).map { field, bytes in
+            try Tensor(dtype: field.dtype, shape: [samples] + field.shape, bytes: bytes)
+        }
+        return TensorBatch(
+            epoch: context.epoch, index: batchIndex, indices: Array(indices), schema: sampleSchema, tensors: tensors,
+            rows: rows)
+    }
+
+    /// Makes zeroed byte arrays of `sizes` and lends all of them, mutable, to
+    /// `body` at once (arrays nest their closures, so this recurses).
+    private static func withZeroedArrays(
+        sizes: ArraySlice<Int>, lent: [UnsafeMutableRawBufferPointer] = [],
+        _ body: ([UnsafeMutableRawBufferPointer]) throws -> Void
+    ) throws -> [[UInt8]] {
+        guard let size = sizes.first else {
+            try body(lent)
+            return []
+        }
+        var inner: [[UInt8]] = []
+        let outer = try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            buffer.initialize(repeating: 0)
+            initialized = size
+            inner = try withZeroedArrays(sizes: sizes.dropFirst(), lent: lent + [UnsafeMutableRawBufferPointer(buffer)], body)
+        }
+        return [outer] + inner
+    }
+
+    private static func withZeroedArrays(
+        sizes: [Int], _ body: ([UnsafeMutableRawBufferPointer]) throws -> Void
+    ) throws -> [[UInt8]] {
+        try withZeroedArrays(sizes: sizes[...], lent: [], body)
+    }
+}

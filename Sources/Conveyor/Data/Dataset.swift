@@ -1,0 +1,68 @@
+/// A random-access source of samples: a count, and the sample at any index.
+/// Workers call it in parallel, so it must be `Sendable` and safe to call
+/// from several threads at once.
+///
+/// Implement `sample(at:)`; implement `sample(at:context:)` instead when the
+/// sample depends on the epoch or needs reproducible randomness.
+///
+/// ```swift
+/// struct Squares: Dataset {
+///     var count: Int { 1000 }
+///     func sample(at index: Int) throws -> Int { index * index }
+/// }
+/// ```
+public protocol Dataset: Sendable {
+    /// What one sample is.
+    associatedtype Element: Sendable
+
+    /// The number of samples; valid indices are `0..<count`.
+    var count: Int { get }
+
+    /// The sample at `index`.
+    func sample(at index: Int) throws -> Element
+
+    /// The sample at `index` in the epoch and with the seed `context` gives.
+    /// The default calls `sample(at:)`.
+    func sample(at index: Int, context: SampleContext) throws -> Element
+}
+
+extension Dataset {
+    /// Calls `sample(at:)`.
+    public func sample(at index: Int, context: SampleContext) throws -> Element {
+        try sample(at: index)
+    }
+
+    /// A dataset whose samples are this one's passed through `transform`, in
+    /// the worker, with a random generator derived from (seed, epoch, index):
+    /// the same augmentation for a sample whatever the number of workers.
+    ///
+    /// ```swift
+    /// let flipped = images.map { sample, random in
+    ///     Bool.random(using: &random) ? flip(sample) : sample
+    /// }
+    /// ```
+    public func map<Output: Sendable>(
+        _ transform: @escaping @Sendable (Element, inout SeededRandom) throws -> Output
+    ) -> MapDataset<Self, Output> {
+        MapDataset(base: self, transform: transform)
+    }
+}
+
+/// A dataset whose samples have a fixed layout (a schema) and can be written
+/// straight into a batch's memory: an array batch in process, or a slot of
+/// the shared ring with the process backend.
+public protocol SchemaDataset: Dataset where Element: SampleWritable {
+    /// The fields of one sample; `shape[0]` of each is its maximum rows.
+    var schema: Schema { get }
+
+    /// Writes the sample at `index` into `writer`. The default gets the sample
+    /// and writes it; implement it to write without an intermediate copy.
+    func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws
+}
+
+extension SchemaDataset {
+    /// Gets the sample and writes it.
+    public func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
+        try sample(at: index, context: context).write(into: &writer)
+    }
+}

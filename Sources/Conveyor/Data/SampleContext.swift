@@ -1,0 +1,23 @@
+/// Where a sample is being made: the loader's seed, the epoch and the worker.
+/// Everything random about a sample should come from `random(for:)`, so that
+/// it depends on (seed, epoch, index) only and never on the worker count.
+public struct SampleContext: Sendable, Hashable {
+    /// The loader's base seed.
+    public var seed: UInt64
+    /// The epoch, from 0.
+    public var epoch: Int
+    /// The worker making the sample; nil when the consumer makes it (`.inline`).
+    public var worker: Int?
+
+    /// A context for `epoch` under `seed`.
+    public init(seed: UInt64 = 0, epoch: Int = 0, worker: Int? = nil) {
+        self.seed = seed
+        self.epoch = epoch
+        self.worker = worker
+    }
+
+    /// The generator for the sample at `index`: derived from (seed, epoch, index).
+    public func random(for index: Int) -> SeededRandom {
+        SeededRandom(seed: seed, path: [epoch, index])
+    }
+}

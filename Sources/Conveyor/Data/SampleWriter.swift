@@ -1,0 +1,123 @@
+/// Typed, mutable access to one sample's place in a batch: one buffer per
+/// schema field, `field.maxBytes` long and zeroed before the sample is written,
+/// plus the number of rows the sample uses in each field (the maximum unless set).
+///
+/// The buffers may be plain arrays (the thread backend) or a shared-memory
+/// slot (the process backend): whoever creates the writer owns the memory and
+/// keeps it alive for the writer's life; the writer cannot be copied, so it
+/// cannot outlive the call it is lent to.
+///
+/// ```swift
+/// func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
+///     try writer.withScalars(of: "tokens", as: Int32.self) { tokens in
+///         for row in 0..<5 { tokens[row] = Int32(index + row) }
+///     }
+///     try writer.setRows(5, of: "tokens")
+/// }
+/// ```
+public struct SampleWriter: ~Copyable {
+    /// The fields of one sample.
+    public let schema: Schema
+    private let buffers: [UnsafeMutableRawBufferPointer]
+    /// Rows written per field, in schema order.
+    public private(set) var rows: [Int]
+
+    /// A writer over `buffers`, one per field of `schema`, each at least
+    /// `field.maxBytes` long and zeroed.
+    init(schema: Schema, buffers: [UnsafeMutableRawBufferPointer]) {
+        precondition(buffers.count == schema.fields.count, "one buffer per field")
+        for (buffer, field) in zip(buffers, schema.fields) {
+            precondition(buffer.count >= field.maxBytes, "a field's buffer is smaller than its maximum")
+        }
+        self.schema = schema
+        self.buffers = buffers
+        self.rows = schema.fields.map(\.maxRows)
+    }
+
+    /// Calls `body` with the raw bytes of field `field` (an index in the schema).
+    public mutating func withBytes<Result>(
+        ofField field: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
+    ) rethrows -> Result {
+        try body(buffers[field])
+    }
+
+    /// Calls `body` with the scalars of the field named `name`, room for its
+    /// maximum rows; throws when there is no such field or `Scalar` is not its dtype.
+    public mutating func withScalars<Scalar: TensorScalar, Result>(
+        of name: String, as type: Scalar.Type, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Result
+    ) throws -> Result {
+        let index = try fieldIndex(name)
+        let field = schema.fields[index]
+        guard field.dtype == Scalar.dtype else {
+            throw ConveyorError.invalidArgument(
+                "field '\(name)' holds \(field.dtype), not \(Scalar.dtype); use \(field.dtype)'s Swift type")
+        }
+        let buffer = buffers[index]
+        let typed = buffer.baseAddress!.bindMemory(to: Scalar.self, capacity: field.maxRows * field.scalarsPerRow)
+        return try body(UnsafeMutableBufferPointer(start: typed, count: field.maxRows * field.scalarsPerRow))
+    }
+
+    /// Sets how many rows of the field named `name` this sample uses.
+    public mutating func setRows(_ count: Int, of name: String) throws(ConveyorError) {
+        let index = try fieldIndex(name)
+        try setRows(count, ofField: index)
+    }
+
+    /// Sets how many rows of field `field` (an index in the schema) this sample uses.
+    public mutating func setRows(_ count: Int, ofField field: Int) throws(ConveyorError) {
+        let maximum = schema.fields[field].maxRows
+        guard count >= 0 else {
+            throw .invalidArgument("field '\(schema.fields[field].name)' cannot hold \(count) rows; pass 0 or more")
+        }
+        guard count <= maximum else {
+            throw .itemTooLarge(field: schema.fields[field].name, length: count, maximum: maximum)
+        }
+        rows[field] = count
+    }
+
+    /// Copies `tensor` into the field named `name` and sets its rows to the
+    /// tensor's first dimension. The tensor's dtype must be the field's, its
+    /// shape after the first dimension the field's, and its rows at most the
+    /// maximum. A scalar field takes a tensor of shape `[]` or `[1]`.
+    public mutating func write(_ tensor: Tensor, to name: String) throws(ConveyorError) {
+        let index = try fieldIndex(name)
+        let field = schema.fields[index]
+        guard tensor.dtype == field.dtype else {
+            throw .invalidArgument("field '\(name)' holds \(field.dtype) but the tensor is \(tensor.dtype); convert it first")
+        }
+        let rowCount: Int
+        if field.shape.isEmpty {
+            guard tensor.shape == [] || tensor.shape == [1] else {
+                throw .invalidArgument("field '\(name)' holds one scalar but the tensor has shape \(tensor.shape)")
+            }
+            rowCount = 1
+        } else {
+            guard tensor.shape.count == field.shape.count, tensor.shape.dropFirst() == field.shape.dropFirst() else {
+                throw .invalidArgument(
+                    "field '\(name)' has shape \(field.shape) (rows first) but the tensor has shape \(tensor.shape); "
+                        + "only the first dimension may be smaller")
+            }
+            rowCount = tensor.shape[0]
+        }
+        guard rowCount <= field.maxRows else {
+            throw .itemTooLarge(field: name, length: rowCount, maximum: field.maxRows)
+        }
+        let destination = buffers[index]
+        tensor.withUnsafeBytes { source in
+            destination.copyMemory(from: source)
+            if source.count < field.maxBytes {
+                // Rows left over from nothing are zero already, but a sample may write a field twice.
+                UnsafeMutableRawBufferPointer(rebasing: destination[source.count..<field.maxBytes]).initializeMemory(
+                    as: UInt8.self, repeating: 0)
+            }
+        }
+        rows[index] = rowCount
+    }
+
+    private func fieldIndex(_ name: String) throws(ConveyorError) -> Int {
+        guard let index = schema.index(of: name) else {
+            throw .invalidArgument("the schema \(schema) has no field named '\(name)'")
+        }
+        return index
+    }
+}

@@ -1,0 +1,90 @@
+/// Which dataset indices an epoch visits, in which order. Shuffled orders
+/// derive from the loader's seed and the epoch only, so every worker (and
+/// every rank) computes the same order on its own.
+///
+/// ```swift
+/// Sampler.shuffled                                                  // reshuffled each epoch
+/// Sampler.distributed(rank: 1, worldSize: 4, shuffle: true, remainder: .pad)
+/// ```
+public enum Sampler: Sendable, Codable, Hashable {
+    /// 0, 1, …, count − 1.
+    case sequential
+    /// A permutation of all indices, different for each epoch.
+    case shuffled
+    /// This rank's share of the indices (`rank`, `rank + worldSize`, … of the
+    /// epoch's order): every rank gets the same number, disjoint from the
+    /// others', by padding with repeated indices or dropping the remainder.
+    case distributed(rank: Int, worldSize: Int, shuffle: Bool, remainder: DistributedRemainder)
+    /// These indices, in this order, every epoch.
+    case indices([Int])
+
+    /// Throws when the sampler cannot serve a dataset of `count` samples.
+    public func validate(datasetCount count: Int) throws(ConveyorError) {
+        switch self {
+        case .sequential, .shuffled:
+            break
+        case let .distributed(rank, worldSize, _, _):
+            guard worldSize >= 1 else {
+                throw .invalidArgument("worldSize is \(worldSize); pass the number of ranks, at least 1")
+            }
+            guard (0..<worldSize).contains(rank) else {
+                throw .invalidArgument("rank \(rank) is outside the world of size \(worldSize); pass a rank in 0..<\(worldSize)")
+            }
+        case let .indices(indices):
+            if let bad = indices.first(where: { !(0..<count).contains($0) }) {
+                throw .invalidArgument("the sampler's index \(bad) is outside the dataset's 0..<\(count)")
+            }
+        }
+    }
+
+    /// The indices epoch `epoch` visits, in order, for a dataset of `count` samples.
+    public func order(datasetCount count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        switch self {
+        case .sequential:
+            return Array(0..<count)
+        case .shuffled:
+            return Sampler.permutation(count: count, seed: seed, epoch: epoch)
+        case let .distributed(rank, worldSize, shuffle, remainder):
+            var all = shuffle ? Sampler.permutation(count: count, seed: seed, epoch: epoch) : Array(0..<count)
+            let total: Int
+            switch remainder {
+            case .drop:
+                total = count / worldSize * worldSize
+            case .pad:
+                total = (count + worldSize - 1) / worldSize * worldSize
+                if count > 0 {
+                    while all.count < total { all.append(all[all.count % count]) }
+                }
+            }
+            return Array(stride(from: rank, to: total, by: worldSize).map { all[$0] })
+        case let .indices(indices):
+            return indices
+        }
+    }
+
+    /// A uniformly random permutation of 0..<count for (seed, epoch), by Fisher–Yates
+    /// with bounded numbers drawn by multiplication (not the standard
+    /// library's, whose algorithm may change between releases).
+    static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var order = Array(0..<count)
+        var random = SeededRandom(seed: seed, path: [shuffleDomain, epoch])
+        var position = count - 1
+        while position > 0 {
+            let pick = Int(UInt64(position + 1).multipliedFullWidth(by: random.next()).high)
+            order.swapAt(position, pick)
+            position -= 1
+        }
+        return order
+    }
+
+    /// Keeps the shuffle's stream apart from the per-sample streams (seed, epoch, index).
+    private static let shuffleDomain = 0x5348_5546  // "SHUF"
+}
+
+/// What a distributed sampler does with indices that do not divide evenly among ranks.
+public enum DistributedRemainder: String, Sendable, Codable, Hashable {
+    /// Repeat indices from the start of the order until every rank has as many.
+    case pad
+    /// Leave out the last indices so every rank has as many.
+    case drop
+}
