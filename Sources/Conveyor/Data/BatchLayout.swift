@@ -46,7 +46,8 @@ public struct BatchLayout: Sendable, Hashable {
     }
 
     /// Collates the samples at `indices` of `dataset` into arrays: each sample
-    /// written in place through a `SampleWriter`, no intermediate copy.
+    /// written in place through a `SampleWriter`, no intermediate copy. A
+    /// sample that fails is reported as `.sourceFailed` with its index.
     func collate<D: SchemaDataset>(
         _ dataset: D, indices: ArraySlice<Int>, context: SampleContext, batchIndex: Int
     ) throws -> TensorBatch {
@@ -56,7 +57,7 @@ public struct BatchLayout: Sendable, Hashable {
         let arrays = try BatchLayout.withZeroedArrays(sizes: sizes) { buffers in
             for (position, index) in indices.enumerated() {
                 var writer = writer(forSample: position, fieldBuffers: buffers)
-                try dataset.write(sampleAt: index, context: context, into: &writer)
+                try context.blaming(index: index) { try dataset.write(sampleAt: index, context: context, into: &writer) }
                 for field in rows.indices { rows[field][position] = writer.rows[field] }
             }
         }

@@ -20,4 +20,17 @@ public struct SampleContext: Sendable, Hashable {
     public func random(for index: Int) -> SeededRandom {
         SeededRandom(seed: seed, path: [epoch, index])
     }
+
+    /// Runs `body` for the sample at `index`; an error it throws becomes
+    /// `.sourceFailed` naming the index, this context's worker and the error.
+    public func blaming<Result>(index: Int, _ body: () throws -> Result) throws(ConveyorError) -> Result {
+        do {
+            return try body()
+        } catch let error as ConveyorError {
+            if case .sourceFailed = error { throw error }
+            throw .sourceFailed(index: index, worker: worker, message: error.description)
+        } catch {
+            throw .sourceFailed(index: index, worker: worker, message: String(describing: error))
+        }
+    }
 }

@@ -87,7 +87,8 @@ struct TokenDataset: SchemaDataset {
             func sample(at index: Int) throws -> Sample { Sample(["x": tensor]) }
         }
         let tooMany = One(schema: schema, tensor: try .zeros(.float32, shape: [3, 3]))
-        #expect(throws: ConveyorError.itemTooLarge(field: "x", length: 3, maximum: 2)) {
+        let tooLarge = ConveyorError.itemTooLarge(field: "x", length: 3, maximum: 2)
+        #expect(throws: ConveyorError.sourceFailed(index: 0, worker: nil, message: tooLarge.description)) {
             try layout.collate(tooMany, indices: [0], context: SampleContext(), batchIndex: 0)
         }
         let wrongType = One(schema: schema, tensor: try .zeros(.int32, shape: [2, 3]))

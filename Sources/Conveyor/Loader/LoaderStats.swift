@@ -1,0 +1,38 @@
+/// How a loader is doing in one epoch: throughput, how long the consumer
+/// waited for data (the data stall), how busy each worker was and how full
+/// the queues are. `DataLoader.stats` is the live value for the current
+/// epoch; `DataLoader.epochHistory` keeps one per finished epoch.
+///
+/// A stall share near 0 means the workers keep up; near 1 means the training
+/// loop mostly waits: add workers or make samples cheaper.
+public struct LoaderStats: Sendable, Codable, Hashable, CustomStringConvertible {
+    /// The epoch measured.
+    public var epoch: Int
+    /// Batches delivered in it so far.
+    public var batches: Int
+    /// Samples in those batches.
+    public var samples: Int
+    /// Seconds from the epoch's start to now (live) or to its last batch.
+    public var seconds: Double
+    /// Seconds the consumer spent inside `next()` waiting for a batch.
+    public var dataStallSeconds: Double
+    /// Share of each worker's time spent making batches (not waiting for room).
+    public var workerBusyShare: [Double]
+    /// Batches waiting in each worker's queue now (one entry when unordered).
+    public var queueDepths: [Int]
+
+    /// Batches delivered per second.
+    public var batchesPerSecond: Double { seconds > 0 ? Double(batches) / seconds : 0 }
+    /// Samples delivered per second.
+    public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
+    /// The share of the epoch's time the consumer waited for data.
+    public var dataStallShare: Double { seconds > 0 ? min(1, dataStallSeconds / seconds) : 0 }
+
+    /// A one-line summary.
+    public var description: String {
+        func rounded(_ value: Double) -> Double { (value * 100).rounded() / 100 }
+        return "epoch \(epoch): \(batches) batches, \(rounded(batchesPerSecond)) batches/s, "
+            + "\(rounded(samplesPerSecond)) samples/s, stall \(rounded(dataStallShare * 100))%, "
+            + "workers busy \(workerBusyShare.map { rounded($0 * 100) })%, queues \(queueDepths)"
+    }
+}
