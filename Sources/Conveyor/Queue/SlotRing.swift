@@ -9,7 +9,8 @@ import Synchronization
 /// it is `2p + 1`; the consumer frees it for the next lap by storing
 /// `2(p + capacity)`. (Vyukov's original uses `p`, `p + 1` and
 /// `p + capacity`, which cannot tell full from free when the capacity is 1.)
-/// Producers claim positions by CAS on the tail, consumers on the head; the item is published by the release store of the sequence.
+/// Producers claim positions by CAS on the tail, consumers on the head; the
+/// item is published by the release store of the sequence.
 /// Once the closed bit is set in the tail no CAS on the tail can succeed, so
 /// no item is added after `close()` returns.
 struct SlotRing<Element>: ~Copyable {
