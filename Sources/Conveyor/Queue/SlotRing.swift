@@ -21,8 +21,11 @@ struct SlotRing<Element>: ~Copyable {
     enum DequeueResult { case item(Element), empty, closedAndDrained }
 
     let capacity: Int
-    private let sequences: UnsafeMutablePointer<Atomic<Int>>
-    private let elements: UnsafeMutablePointer<Element>
+    /// Slot i at `slots + i * slotStride`: its sequence, then its element,
+    /// padded to whole cache lines so neighbouring slots never share one.
+    private let slots: UnsafeMutableRawPointer
+    private let slotStride: Int
+    private let elementOffset: Int
     /// The head and the tail, a cache line pair apart so producers and
     /// consumers do not share a line.
     private let positions: UnsafeMutableRawPointer
@@ -33,11 +36,14 @@ struct SlotRing<Element>: ~Copyable {
     init(capacity: Int) {
         precondition(capacity >= 1)
         self.capacity = capacity
-        sequences = .allocate(capacity: capacity)
+        let sequenceSize = MemoryLayout<Atomic<Int>>.stride
+        let alignment = Swift.max(MemoryLayout<Element>.alignment, MemoryLayout<Atomic<Int>>.alignment)
+        elementOffset = (sequenceSize + alignment - 1) / alignment * alignment
+        slotStride = (elementOffset + MemoryLayout<Element>.size + 63) / 64 * 64
+        slots = .allocate(byteCount: capacity * slotStride, alignment: Swift.max(64, alignment))
         for index in 0..<capacity {
-            (sequences + index).initialize(to: Atomic(2 * index))
+            (slots + index * slotStride).initializeMemory(as: Atomic<Int>.self, to: Atomic(2 * index))
         }
-        elements = .allocate(capacity: capacity)
         positions = .allocate(byteCount: 2 * Self.lineStride, alignment: Self.lineStride)
         positions.initializeMemory(as: Atomic<Int>.self, to: Atomic(0))
         (positions + Self.lineStride).initializeMemory(as: Atomic<Int>.self, to: Atomic(0))
@@ -47,11 +53,12 @@ struct SlotRing<Element>: ~Copyable {
         let head = self.head.pointee.load(ordering: .acquiring)
         let tail = self.tail.pointee.load(ordering: .acquiring) & ~Self.closedBit
         for position in head..<tail {
-            (elements + position % capacity).deinitialize(count: 1)
+            element(position % capacity).deinitialize(count: 1)
         }
-        elements.deallocate()
-        sequences.deinitialize(count: capacity)
-        sequences.deallocate()
+        for index in 0..<capacity {
+            _ = sequenceWord(index).deinitialize(count: 1)
+        }
+        slots.deallocate()
         positions.deallocate()
     }
 
@@ -63,19 +70,29 @@ struct SlotRing<Element>: ~Copyable {
         (positions + Self.lineStride).assumingMemoryBound(to: Atomic<Int>.self)
     }
 
+    @inline(__always)
+    private func sequenceWord(_ slot: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+        (slots + slot * slotStride).assumingMemoryBound(to: Atomic<Int>.self)
+    }
+
+    @inline(__always)
+    private func element(_ slot: Int) -> UnsafeMutablePointer<Element> {
+        (slots + slot * slotStride + elementOffset).assumingMemoryBound(to: Element.self)
+    }
+
     /// Adds `element` unless the ring is full or closed.
     func tryEnqueue(_ element: Element) -> EnqueueResult {
         var position = tail.pointee.load(ordering: .relaxed)
         while true {
             if position & Self.closedBit != 0 { return .closed }
             let slot = position % capacity
-            let sequence = sequences[slot].load(ordering: .acquiring)
+            let sequence = sequenceWord(slot).pointee.load(ordering: .acquiring)
             if sequence == 2 * position {
                 let (exchanged, current) = tail.pointee.compareExchange(
                     expected: position, desired: position + 1, ordering: .relaxed)
                 if exchanged {
-                    (elements + slot).initialize(to: element)
-                    sequences[slot].store(2 * position + 1, ordering: .releasing)
+                    self.element(slot).initialize(to: element)
+                    sequenceWord(slot).pointee.store(2 * position + 1, ordering: .releasing)
                     return .enqueued
                 }
                 position = current
@@ -95,13 +112,13 @@ struct SlotRing<Element>: ~Copyable {
         var position = head.pointee.load(ordering: .relaxed)
         while true {
             let slot = position % capacity
-            let sequence = sequences[slot].load(ordering: .acquiring)
+            let sequence = sequenceWord(slot).pointee.load(ordering: .acquiring)
             if sequence == 2 * position + 1 {
                 let (exchanged, current) = head.pointee.compareExchange(
                     expected: position, desired: position + 1, ordering: .relaxed)
                 if exchanged {
-                    let element = (elements + slot).move()
-                    sequences[slot].store(2 * (position + capacity), ordering: .releasing)
+                    let element = self.element(slot).move()
+                    sequenceWord(slot).pointee.store(2 * (position + capacity), ordering: .releasing)
                     return .item(element)
                 }
                 position = current
