@@ -6,14 +6,14 @@ import Synchronization
 /// `notifyAll` does so just before), then reads the count. So a change is
 /// never missed, and a notifier with no waiters takes no lock.
 final class AsyncWaiters: Sendable {
-    private struct Waiting: ~Copyable {
+    private struct Waiting {
         var nextID: UInt64 = 0
         var continuations: [UInt64: CheckedContinuation<Void, Never>] = [:]
         /// Waiters resumed (by a timer or a cancel) before they suspended.
         var resumedEarly: Set<UInt64> = []
     }
 
-    private let waiting = Mutex(Waiting())
+    private let waiting = Locked(Waiting())
     private let waiterCount = Atomic<Int>(0)
 
     /// Resumes every suspended waiter. Call after a sequentially consistent

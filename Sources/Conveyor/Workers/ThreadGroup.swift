@@ -3,13 +3,12 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Synchronization
 
 /// Worker threads that their owner joins: once `joinAll()` returns (the
 /// owner calls it when it stops, and from its `deinit`), every thread of the
 /// group has ended, so none outlives what started it.
 final class ThreadGroup: Sendable {
-    private let threads = Mutex<[pthread_t]>([])
+    private let threads = Locked<[pthread_t]>([])
 
     /// An empty group.
     init() {}
