@@ -56,8 +56,8 @@ struct FutexEvent: @unchecked Sendable {
         _ attempt: () throws -> Result?
     ) rethrows -> Result? {
         if let result = try attempt() { return result }
-        for spin in 0..<spins {
-            if spin & 63 == 63 { SystemCalls.yieldProcessor() } else { SystemCalls.cpuRelax() }
+        for _ in 0..<spins {
+            SystemCalls.cpuRelax()
             if let result = try attempt() { return result }
         }
         while true {

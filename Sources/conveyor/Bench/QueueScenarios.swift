@@ -1,4 +1,153 @@
+import AsyncAlgorithms
+import Conveyor
+
 extension BenchCatalog {
     /// In-process scenarios: the bounded queue and the prefetcher.
-    static var queueScenarios: [BenchScenario] { [] }
+    static var queueScenarios: [BenchScenario] {
+        [
+            BenchScenario(name: "handoff-ints", summary: "1 producer thread → 1 consumer, 200,000 ints, queue of 10") { quick in
+                [
+                    try await BenchSupport.best(quick: quick) { try handoffBlocking() },
+                    try await BenchSupport.best(quick: quick) { try await handoffAsync() },
+                    await BenchSupport.best(quick: quick) { await handoffAsyncStream() },
+                    await BenchSupport.best(quick: quick) { await handoffAsyncChannel() },
+                ]
+            },
+            BenchScenario(name: "threads-4k", summary: "2 producer threads → 1 consumer, 20,000 items of 4,160 B") { quick in
+                [try await BenchSupport.best(quick: quick) {
+                    try prefetchItems(scenario: "threads-4k", items: 20_000, floats: 1_024, ints: 16)
+                }]
+            },
+            BenchScenario(name: "threads-256k", summary: "2 producer threads → 1 consumer, 2,000 items of 262,208 B") { quick in
+                [try await BenchSupport.best(quick: quick) {
+                    try prefetchItems(scenario: "threads-256k", items: 2_000, floats: 65_536, ints: 16)
+                }]
+            },
+            BenchScenario(name: "prefetch-sleep-threads", summary: "2 threads, 100 items of 256k, 20 ms to make, 10 ms to use; ideal 1.0 s") { quick in
+                [try await BenchSupport.best(quick: quick) {
+                    try prefetchItems(scenario: "prefetch-sleep-threads", items: 100, floats: 65_536, ints: 16,
+                                      produceSeconds: 0.020, consumeSeconds: 0.010)
+                }]
+            },
+            BenchScenario(name: "idle-wait-queue", summary: "CPU used by a consumer blocked 1 s on an empty BoundedQueue") { _ in
+                [try idleWait()]
+            },
+        ]
+    }
+
+    static let handoffItems = 200_000
+
+    /// handoff-ints with blocking put/get on two threads.
+    static func handoffBlocking() throws -> BenchRow {
+        let queue = try BoundedQueue<Int>(capacity: 10)
+        let n = handoffItems
+        let start = BenchSupport.now()
+        let producer = BenchSupport.startThread {
+            for k in 0..<n { try! queue.put(k) }
+        }
+        var outOfOrder = 0
+        for k in 0..<n where try queue.get() != k { outOfOrder += 1 }
+        let seconds = BenchSupport.now() - start
+        producer.wait()
+        return BenchRow(scenario: "handoff-ints", impl: "conveyor BoundedQueue (threads)", items: n, itemBytes: 8,
+                        workers: 1, seconds: seconds, corrupt: outOfOrder)
+    }
+
+    /// handoff-ints with the async put/get on two tasks.
+    static func handoffAsync() async throws -> BenchRow {
+        let queue = try BoundedQueue<Int>(capacity: 10)
+        let n = handoffItems
+        let start = BenchSupport.now()
+        let producer = Task.detached {
+            for k in 0..<n { try await queue.put(k) }
+        }
+        var outOfOrder = 0
+        for k in 0..<n where try await queue.get() != k { outOfOrder += 1 }
+        let seconds = BenchSupport.now() - start
+        try await producer.value
+        return BenchRow(scenario: "handoff-ints", impl: "conveyor BoundedQueue (async)", items: n, itemBytes: 8,
+                        workers: 1, seconds: seconds, corrupt: outOfOrder)
+    }
+
+    /// handoff-ints through AsyncStream with a bounded buffer of 10; the
+    /// producer yields again (after Task.yield) whenever an item was dropped,
+    /// which is how a bounded AsyncStream gets back-pressure.
+    static func handoffAsyncStream() async -> BenchRow {
+        let n = handoffItems
+        let (stream, continuation) = AsyncStream<Int>.makeStream(bufferingPolicy: .bufferingOldest(10))
+        let start = BenchSupport.now()
+        let producer = Task.detached {
+            for k in 0..<n {
+                while case .dropped = continuation.yield(k) { await Task.yield() }
+            }
+            continuation.finish()
+        }
+        var outOfOrder = 0, expected = 0
+        for await k in stream {
+            if k != expected { outOfOrder += 1 }
+            expected += 1
+        }
+        let seconds = BenchSupport.now() - start
+        await producer.value
+        return BenchRow(scenario: "handoff-ints", impl: "AsyncStream (bufferingOldest 10)", items: n, itemBytes: 8,
+                        workers: 1, seconds: seconds, corrupt: outOfOrder, missing: n - expected)
+    }
+
+    /// handoff-ints through swift-async-algorithms' AsyncChannel (a rendezvous).
+    static func handoffAsyncChannel() async -> BenchRow {
+        let n = handoffItems
+        let channel = AsyncChannel<Int>()
+        let start = BenchSupport.now()
+        let producer = Task.detached {
+            for k in 0..<n { await channel.send(k) }
+            channel.finish()
+        }
+        var outOfOrder = 0, expected = 0
+        for await k in channel {
+            if k != expected { outOfOrder += 1 }
+            expected += 1
+        }
+        let seconds = BenchSupport.now() - start
+        await producer.value
+        return BenchRow(scenario: "handoff-ints", impl: "AsyncChannel (async-algorithms)", items: n, itemBytes: 8,
+                        workers: 1, seconds: seconds, corrupt: outOfOrder, missing: n - expected)
+    }
+
+    /// threads-* and prefetch-sleep-threads: a Prefetcher with 2 worker
+    /// threads over an indexed source, queue depth 10, ordered delivery.
+    static func prefetchItems(
+        scenario: String, items: Int, floats: Int, ints: Int,
+        produceSeconds: Double = 0, consumeSeconds: Double = 0
+    ) throws -> BenchRow {
+        let start = BenchSupport.now()
+        let prefetcher = try Prefetcher(count: items, workers: 2, depth: 10) { index, _ in
+            if produceSeconds > 0 { BenchSupport.sleep(seconds: produceSeconds) }
+            return ScenarioItem(index, floats: floats, ints: ints)
+        }
+        var check = DeliveryCheck(items: items)
+        while let item = try prefetcher.next(timeout: .seconds(120)) {
+            check.record(index: item.index, intact: item.isIntact(item.index))
+            if consumeSeconds > 0 { BenchSupport.sleep(seconds: consumeSeconds) }
+        }
+        let seconds = BenchSupport.now() - start
+        var row = BenchRow(scenario: scenario, impl: "conveyor Prefetcher (2 threads)", items: items,
+                           itemBytes: (floats + ints) * 4, workers: 2, seconds: seconds,
+                           corrupt: check.corrupt, missing: check.missing, duplicated: check.duplicated)
+        if produceSeconds > 0 { row.efficiency = (1.0 / seconds * 1000).rounded() / 1000 }
+        return row
+    }
+
+    /// A consumer blocked for one second on an empty queue: its CPU time.
+    static func idleWait() throws -> BenchRow {
+        let queue = try BoundedQueue<Int>(capacity: 10)
+        let start = BenchSupport.now()
+        let cpuBefore = BenchSupport.threadCPUSeconds()
+        _ = try? queue.get(timeout: .seconds(1))
+        let cpu = BenchSupport.threadCPUSeconds() - cpuBefore
+        let seconds = BenchSupport.now() - start
+        var row = BenchRow(scenario: "idle-wait-queue", impl: "conveyor BoundedQueue.get", items: 0, itemBytes: 0,
+                           workers: 0, seconds: seconds)
+        row.idle_cpu_percent = (cpu / seconds * 100 * 1000).rounded() / 1000
+        return row
+    }
 }

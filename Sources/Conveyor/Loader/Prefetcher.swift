@@ -1,0 +1,264 @@
+import Synchronization
+
+/// Keeps items ready ahead of a consumer: Keras' `generator_queue` done right.
+///
+/// Over a sequential source (an iterator, or a closure returning the next
+/// item or nil) one producer thread keeps up to `depth` items ready; loading
+/// overlaps consuming. Over an indexed source (`count` and an index → item
+/// closure) `workers` threads produce in parallel, each index exactly once,
+/// delivered in index order (`.ordered`, the default) or as ready
+/// (`.unordered`). An error from the source reaches the consumer at the
+/// position where it happened, after every item before it, and ends the
+/// iteration. `stop()`, or dropping the prefetcher, ends every worker thread
+/// before it returns.
+///
+/// ```swift
+/// let images = try Prefetcher(count: paths.count, workers: 4, depth: 16) { index, context in
+///     try decode(paths[index], flip: Bool.random(using: &context.random))
+/// }
+/// while let image = try images.next() { train(image) }     // or:
+/// for try await image in images { train(image) }
+/// ```
+///
+/// One consumer at a time: like an iterator, a prefetcher hands each item out
+/// once, in its order, to whoever asks next.
+public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
+    /// What a lane carries: an item, or the failure at that position.
+    enum Outcome: Sendable {
+        case item(Element)
+        case failure(ConveyorError)
+    }
+
+    private let lanes: [BoundedQueue<Outcome>]
+    /// Items in all (indexed source), or nil (sequential source).
+    private let total: Int?
+    /// Position of the next item the consumer takes (ordered delivery).
+    private let cursor = Atomic<Int>(0)
+    /// Set once the consumer has seen the end or an error, or after stop().
+    private let finished = Atomic<Bool>(false)
+    private let stopping = StopSignal()
+    private let threads = ThreadGroup()
+
+    // MARK: Sequential sources
+
+    /// Prefetches from `next`, called on one producer thread until it returns
+    /// nil. At most `depth` items wait; throws if `depth` < 1.
+    public convenience init(
+        depth: Int = 10, _ next: sending @escaping () throws -> Element?
+    ) throws(ConveyorError) {
+        try self.init(lanes: 1, laneCapacity: depth, total: nil, label: "depth")
+        let lane = lanes[0]
+        let stopping = self.stopping
+        try startOrStop {
+            Prefetcher.produceSequentially(into: lane, stopping: stopping, next)
+        }
+    }
+
+    /// Prefetches the elements of `iterator`, advanced on one producer thread.
+    /// At most `depth` items wait; throws if `depth` < 1.
+    public convenience init<Source: IteratorProtocol & SendableMetatype>(
+        depth: Int = 10, iterator: sending Source
+    ) throws(ConveyorError) where Source.Element == Element {
+        var iterator = iterator
+        try self.init(depth: depth) { iterator.next() }
+    }
+
+    // MARK: Indexed sources
+
+    /// Produces items 0..<count with `workers` threads calling `produce`, each
+    /// index exactly once. At most `depth` items wait (split among the
+    /// workers). `seed` is the base of every `ItemContext`'s randomness.
+    /// Throws for a negative count, fewer than 1 worker or a depth below 1.
+    public convenience init(
+        count: Int, workers: Int = 2, depth: Int = 10, delivery: Delivery = .ordered, seed: UInt64 = 0,
+        produce: @escaping @Sendable (_ index: Int, _ context: inout ItemContext) throws -> Element
+    ) throws(ConveyorError) {
+        guard count >= 0 else { throw .invalidArgument("a Prefetcher's count must be 0 or more, not \(count)") }
+        guard workers >= 1 else { throw .invalidArgument("a Prefetcher needs at least 1 worker, not \(workers)") }
+        guard depth >= 1 else { throw .invalidArgument("a Prefetcher needs a depth of at least 1, not \(depth)") }
+        switch delivery {
+        case .ordered:
+            // One lane per worker; worker w makes items w, w+W, w+2W, … and
+            // item k is read from lane k mod W.
+            let laneCapacity = Swift.max(1, (depth + workers - 1) / workers)
+            try self.init(lanes: workers, laneCapacity: laneCapacity, total: count, label: "depth")
+            for worker in 0..<workers {
+                let plan = WorkerPlan(worker: worker, seed: seed, lane: lanes[worker], stopping: stopping)
+                try startOrStop {
+                    plan.produce(stride(from: worker, to: count, by: workers), produce)
+                    plan.lane.close()
+                }
+            }
+        case .unordered:
+            // One shared lane; workers claim the next index from a counter.
+            try self.init(lanes: 1, laneCapacity: depth, total: count, label: "depth")
+            let next = AtomicCounter()
+            let remaining = AtomicCounter(workers)
+            for worker in 0..<workers {
+                let plan = WorkerPlan(worker: worker, seed: seed, lane: lanes[0], stopping: stopping)
+                try startOrStop {
+                    plan.produce(ClaimedIndices(counter: next, count: count), produce)
+                    if remaining.decrement() == 0 { plan.lane.close() }
+                }
+            }
+        }
+    }
+
+    private init(lanes: Int, laneCapacity: Int, total: Int?, label: String) throws(ConveyorError) {
+        guard laneCapacity >= 1 else {
+            throw .invalidArgument("a Prefetcher needs a \(label) of at least 1, not \(laneCapacity)")
+        }
+        var queues: [BoundedQueue<Outcome>] = []
+        for _ in 0..<lanes { queues.append(try BoundedQueue(capacity: laneCapacity)) }
+        self.lanes = queues
+        self.total = total
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Starts a worker thread; if that fails, stops the ones already started.
+    private func startOrStop(_ body: sending @escaping () -> Void) throws(ConveyorError) {
+        do {
+            try threads.start(body)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    // MARK: Consuming
+
+    /// The next item, waiting at most `timeout` for it (nil: no limit). Returns
+    /// nil at the end of the source; throws the source's error at its
+    /// position (then returns nil), or `.timedOut`.
+    public func next(timeout: Duration? = nil) throws(ConveyorError) -> Element? {
+        guard let lane = currentLane() else { return nil }
+        return try settle(try lane.get(timeout: timeout))
+    }
+
+    /// The next item, suspending the task while it is not ready; as `next(timeout:)`.
+    public func next(timeout: Duration? = nil) async throws -> Element? {
+        guard let lane = currentLane() else { return nil }
+        return try settle(try await lane.get(timeout: timeout))
+    }
+
+    /// The lane holding the consumer's next item, or nil at the end.
+    private func currentLane() -> BoundedQueue<Outcome>? {
+        if finished.load(ordering: .acquiring) { return nil }
+        let position = cursor.load(ordering: .relaxed)
+        if let total, position >= total {
+            finished.store(true, ordering: .releasing)
+            return nil
+        }
+        return lanes[position % lanes.count]
+    }
+
+    /// Advances past a delivered outcome; nil (the lane ended) ends the iteration.
+    private func settle(_ outcome: Outcome?) throws(ConveyorError) -> Element? {
+        switch outcome {
+        case let .item(element)?:
+            cursor.wrappingAdd(1, ordering: .relaxed)
+            return element
+        case let .failure(error)?:
+            finished.store(true, ordering: .releasing)
+            stop()
+            throw error
+        case nil:
+            finished.store(true, ordering: .releasing)
+            return nil
+        }
+    }
+
+    /// Ends every worker thread and returns once they have ended. Items not
+    /// yet taken are dropped; later calls to `next` return nil.
+    public func stop() {
+        finished.store(true, ordering: .releasing)
+        stopping.raise()
+        for lane in lanes { lane.close() }
+        threads.joinAll()
+    }
+
+    /// Items ready for the consumer now, in all lanes.
+    public var readyCount: Int { lanes.reduce(0) { $0 + $1.count } }
+
+    // MARK: AsyncSequence
+
+    /// Iterates with `for try await item in prefetcher`.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let prefetcher: Prefetcher
+
+        /// The next item, or nil at the end.
+        public mutating func next() async throws -> Element? {
+            try await prefetcher.next(timeout: nil)
+        }
+    }
+
+    /// An iterator over the remaining items.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(prefetcher: self)
+    }
+
+    // MARK: Producing (runs on worker threads)
+
+    private static func produceSequentially(
+        into lane: BoundedQueue<Outcome>, stopping: StopSignal, _ next: () throws -> Element?
+    ) {
+        defer { lane.close() }
+        var position = 0
+        while !stopping.isRaised {
+            let outcome: Outcome
+            do {
+                guard let element = try next() else { return }
+                outcome = .item(element)
+            } catch {
+                outcome = .failure(.sourceFailed(index: position, worker: 0, message: "\(error)"))
+            }
+            do { try lane.put(outcome) } catch { return }
+            if case .failure = outcome { return }
+            position += 1
+        }
+    }
+
+    /// One worker of an indexed source: what it needs to make its items.
+    private struct WorkerPlan: Sendable {
+        let worker: Int
+        let seed: UInt64
+        let lane: BoundedQueue<Outcome>
+        let stopping: StopSignal
+
+        /// Makes the items of `indices` into the lane, until the first
+        /// failure (delivered in its place) or a stop.
+        func produce<Indices: Sequence>(
+            _ indices: Indices, _ make: (Int, inout ItemContext) throws -> Element
+        ) where Indices.Element == Int {
+            let workerSeed = SeededRandom.derive(seed: seed, path: [worker])
+            for index in indices {
+                if stopping.isRaised { return }
+                var context = ItemContext(
+                    index: index, worker: worker, workerSeed: workerSeed,
+                    random: SeededRandom(seed: seed, path: [index]))
+                let outcome: Outcome
+                do {
+                    outcome = .item(try make(index, &context))
+                } catch {
+                    outcome = .failure(.sourceFailed(index: index, worker: worker, message: "\(error)"))
+                }
+                do { try lane.put(outcome) } catch { return }
+                if case .failure = outcome { return }
+            }
+        }
+    }
+
+    /// Indices claimed one at a time from a shared counter, below `count`.
+    private struct ClaimedIndices: Sequence, IteratorProtocol {
+        let counter: AtomicCounter
+        let count: Int
+
+        mutating func next() -> Int? {
+            let index = counter.next()
+            return index < count ? index : nil
+        }
+    }
+}
