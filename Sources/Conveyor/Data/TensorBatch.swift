@@ -3,8 +3,7 @@
 /// the rows each sample used in it; rows beyond those are zero.
 ///
 /// ```swift
-/// for result in loader {
-///     let batch = try result.get()
+/// for try await batch in loader {
 ///     let images = batch["image"]!             // u8[B, 32, 32, 3]
 ///     let lengths = batch.rows(of: "tokens")    // [Int], one per sample
 /// }

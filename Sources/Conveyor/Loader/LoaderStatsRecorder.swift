@@ -21,8 +21,8 @@ final class LoaderStatsRecorder: Sendable {
         var busyAtStart: [Int64] = []
     }
 
-    private let counts = Mutex(EpochCounts())
-    private let history = Mutex<[LoaderStats]>([])
+    private let counts = Locked(EpochCounts())
+    private let history = Locked<[LoaderStats]>([])
     private let busyClocks: [WorkerBusyClock]
     private let batchCounter: Counter
     private let sampleCounter: Counter

@@ -1,0 +1,194 @@
+/// What a training loop iterates: batches of a dataset, made inline or by
+/// worker threads, delivered in order (by default), deterministic for any
+/// worker count, and resumable from `state`.
+///
+/// Each worker computes its own share of the epoch's plan (batches `w`,
+/// `w + N`, …) and the consumer reads batch `k` from worker `k mod N`, so
+/// nothing but the plan's few integers is shared. Workers start once, with
+/// the loader, and serve every epoch; `stop()`, or dropping the loader, ends
+/// them.
+///
+/// Every iteration (`for … in loader`) is one epoch: a new iteration starts
+/// the next epoch, except that the first one after `resumingFrom:` finishes
+/// the resumed epoch.
+///
+/// ```swift
+/// let images = try SyntheticImageDataset(count: 50_000)
+///     .map { sample, random in sample }            // augment with `random`
+/// let loader = try DataLoader(collating: images,
+///                             LoaderConfiguration(batchSize: 64, sampler: .shuffled, workers: .threads(2)))
+/// for epoch in 0..<10 {
+///     for try await batch in loader {
+///         train(batch["image"]!, batch["label"]!)
+///     }
+///     print(loader.epochHistory.last!)            // batches/s, data stall, workers' busy share
+/// }
+/// ```
+public final class DataLoader<Output: Sendable>: Sendable {
+    /// How it batches and who makes the batches.
+    public let configuration: LoaderConfiguration
+    /// The dataset's sample count.
+    public let datasetCount: Int
+
+    private let make: BatchMaker<Output>
+    private let pool: ThreadWorkerPool?
+    private let recorder: LoaderStatsRecorder
+    private let control: Locked<Control>
+
+    private struct Control: Sendable {
+        var position: LoaderPosition
+        var run: EpochRun<Output>?
+        var stopped = false
+    }
+
+    /// The seed in use (the state's when resumed).
+    public var seed: UInt64 { configuration.seed }
+
+    init(
+        datasetCount: Int, configuration: LoaderConfiguration, resumingFrom state: LoaderState?,
+        make: @escaping BatchMaker<Output>
+    ) throws(ConveyorError) {
+        var configuration = configuration
+        if let state { configuration.seed = state.seed }
+        try configuration.validate(datasetCount: datasetCount)
+        var position = LoaderPosition(epoch: 0, nextBatch: 0)
+        if let state {
+            let plan = try BatchPlan(
+                sampler: configuration.sampler, datasetCount: datasetCount, batchSize: configuration.batchSize,
+                dropLast: configuration.dropLast, seed: state.seed, epoch: Swift.max(0, state.epoch))
+            guard state.epoch >= 0, (0...plan.batchCount).contains(state.nextBatch) else {
+                throw .invalidArgument(
+                    "cannot resume from \(state): the epoch has batches 0..<\(plan.batchCount); "
+                        + "resume with the state this dataset and configuration produced")
+            }
+            position = LoaderPosition(epoch: state.epoch, nextBatch: state.nextBatch)
+        }
+        self.configuration = configuration
+        self.datasetCount = datasetCount
+        self.make = make
+        self.pool = configuration.workers.workerCount > 0 ? try ThreadWorkerPool(count: configuration.workers.workerCount) : nil
+        self.recorder = LoaderStatsRecorder(label: configuration.label, busyClocks: pool?.busyClocks ?? [])
+        self.control = Locked(Control(position: position))
+    }
+
+    deinit {
+        stop()
+    }
+
+    /// Where the loader is: the next batch to be delivered. Save it to resume later.
+    public var state: LoaderState {
+        let position = control.withLock { $0.position }
+        return LoaderState(seed: configuration.seed, epoch: position.epoch, nextBatch: position.nextBatch)
+    }
+
+    /// The current epoch's stats, live.
+    public var stats: LoaderStats {
+        let depths = control.withLock { $0.run?.queueDepths } ?? []
+        return recorder.snapshot(queueDepths: depths)
+    }
+
+    /// The stats of every epoch iterated to its end, oldest first.
+    public var epochHistory: [LoaderStats] { recorder.epochHistory }
+
+    /// Ends the current iteration and every worker; waits for the worker
+    /// threads (a worker in the middle of a sample finishes it first). Later
+    /// iterations throw `.closed`. Dropping the loader does the same.
+    public func stop() {
+        let run = control.withLock { control in
+            control.stopped = true
+            return control.run
+        }
+        run?.cancel()
+        pool?.shutDown()
+    }
+
+    /// Starts an iteration: the plan of its epoch and, with workers, the run
+    /// they fill. Cancels an iteration still going.
+    func beginIteration() -> EpochCursor<Output> {
+        do {
+            return try control.withLock { control in
+                control.run?.cancel()
+                control.run = nil
+                guard !control.stopped else { throw ConveyorError.closed("the DataLoader (it was stopped)") }
+                let (epoch, firstBatch) = control.position.beginIteration()
+                let plan = try BatchPlan(
+                    sampler: configuration.sampler, datasetCount: datasetCount, batchSize: configuration.batchSize,
+                    dropLast: configuration.dropLast, seed: configuration.seed, epoch: epoch)
+                recorder.epochStarted(epoch)
+                if firstBatch >= plan.batchCount {
+                    control.position.exhausted(epoch: epoch)
+                    return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: nil)
+                }
+                guard let pool else { return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: nil) }
+                let run = try EpochRun<Output>(
+                    plan: plan, firstBatch: firstBatch, workerCount: pool.count, prefetch: configuration.prefetch,
+                    delivery: configuration.delivery)
+                let (seed, make, clocks) = (configuration.seed, make, pool.busyClocks)
+                try pool.submit { worker in run.produce(worker: worker, seed: seed, make: make, busy: clocks[worker]) }
+                control.run = run
+                return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: run)
+            }
+        } catch let error as ConveyorError {
+            return EpochCursor(loader: self, failure: error)
+        } catch {
+            return EpochCursor(loader: self, failure: .unavailable("the epoch could not start: \(error)"))
+        }
+    }
+
+    /// Makes batch `batch` on the consumer's thread (`.inline`).
+    func makeInline(_ plan: BatchPlan, _ batch: Int) -> LaneMessage<Output> {
+        let context = SampleContext(seed: configuration.seed, epoch: plan.epoch, worker: nil)
+        do {
+            return .batch(batch, try make(plan, batch, context))
+        } catch {
+            return .failure(batch, ConveyorError(blaming: error, worker: nil))
+        }
+    }
+
+    /// Records a delivered batch.
+    func recordDelivery(_ batch: Int, of plan: BatchPlan, waitedNanoseconds: Int64, run: EpochRun<Output>?) {
+        let completed = control.withLock {
+            $0.position.delivered(batch, ofEpoch: plan.epoch, batchCount: plan.batchCount)
+        }
+        let depths = run?.queueDepths ?? []
+        recorder.delivered(
+            samples: plan.indices(ofBatch: batch).count, waitedNanoseconds: waitedNanoseconds,
+            queuedBatches: depths.reduce(0, +))
+        if completed { recorder.epochEnded(queueDepths: depths) }
+    }
+}
+
+extension DataLoader {
+    /// A loader of `dataset` whose batches are the samples as they are
+    /// (`SampleBatch`): for samples of any `Sendable` type.
+    ///
+    /// ```swift
+    /// let loader = try DataLoader(ArrayDataset(sentences), LoaderConfiguration(batchSize: 8, workers: .threads(2)))
+    /// ```
+    public convenience init<D: Dataset>(
+        _ dataset: D, _ configuration: LoaderConfiguration, resumingFrom state: LoaderState? = nil
+    ) throws(ConveyorError) where Output == SampleBatch<D.Element> {
+        try self.init(datasetCount: dataset.count, configuration: configuration, resumingFrom: state) {
+            plan, batch, context in
+            let indices = plan.indices(ofBatch: batch)
+            var samples: [D.Element] = []
+            samples.reserveCapacity(indices.count)
+            for index in indices {
+                samples.append(try context.blaming(index: index) { try dataset.sample(at: index, context: context) })
+            }
+            return SampleBatch(epoch: plan.epoch, index: batch, indices: Array(indices), samples: samples)
+        }
+    }
+
+    /// A loader of `dataset` whose batches are collated (`TensorBatch`): one
+    /// contiguous tensor `[B, …]` per field, each sample written in place.
+    public convenience init<D: SchemaDataset>(
+        collating dataset: D, _ configuration: LoaderConfiguration, resumingFrom state: LoaderState? = nil
+    ) throws(ConveyorError) where Output == TensorBatch {
+        let layout = try BatchLayout(sampleSchema: dataset.schema, batchSize: Swift.max(1, configuration.batchSize))
+        try self.init(datasetCount: dataset.count, configuration: configuration, resumingFrom: state) {
+            plan, batch, context in
+            try layout.collate(dataset, indices: plan.indices(ofBatch: batch), context: context, batchIndex: batch)
+        }
+    }
+}

@@ -1,0 +1,117 @@
+/// One iteration over one epoch, shared by the synchronous and the async
+/// iterator: takes batch after batch from the workers' lanes (or makes them
+/// inline), keeps the loader's position and stats, and ends cleanly after the
+/// last batch, a failure, a timeout, or a newer iteration. Dropping it
+/// mid-epoch cancels its run, so workers stop at once.
+final class EpochCursor<Output: Sendable> {
+    private let loader: DataLoader<Output>
+    private let plan: BatchPlan?
+    private let run: EpochRun<Output>?
+    private var nextBatch: Int
+    private var remaining: Int
+    private var pendingFailure: ConveyorError?
+    private var finished = false
+
+    init(loader: DataLoader<Output>, plan: BatchPlan, firstBatch: Int, run: EpochRun<Output>?) {
+        self.loader = loader
+        self.plan = plan
+        self.run = run
+        self.nextBatch = firstBatch
+        self.remaining = max(0, plan.batchCount - firstBatch)
+    }
+
+    /// A cursor that throws `failure` once and then ends.
+    init(loader: DataLoader<Output>, failure: ConveyorError) {
+        self.loader = loader
+        self.plan = nil
+        self.run = nil
+        self.nextBatch = 0
+        self.remaining = 0
+        self.pendingFailure = failure
+    }
+
+    deinit {
+        run?.cancel()
+    }
+
+    /// The next batch, waiting on this thread; nil at the end.
+    func next() throws(ConveyorError) -> Output? {
+        guard let (plan, batch) = try upcoming() else { return nil }
+        let start = SystemCalls.monotonicNanoseconds()
+        let message: LaneMessage<Output>?
+        if let run {
+            do {
+                message = try run.lane(forBatch: batch).get(timeout: loader.configuration.batchTimeout)
+            } catch {
+                throw fail(timeoutError(error, batch: batch))
+            }
+        } else {
+            message = loader.makeInline(plan, batch)
+        }
+        return try accept(message, plan: plan, waitedSince: start)
+    }
+
+    /// The next batch, suspending the task; nil at the end.
+    func next() async throws -> Output? {
+        guard let (plan, batch) = try upcoming() else { return nil }
+        let start = SystemCalls.monotonicNanoseconds()
+        let message: LaneMessage<Output>?
+        if let run {
+            do {
+                message = try await run.lane(forBatch: batch).get(timeout: loader.configuration.batchTimeout)
+            } catch let error as ConveyorError {
+                throw fail(timeoutError(error, batch: batch))
+            } catch {
+                throw fail(error)  // the task was cancelled
+            }
+        } else {
+            message = loader.makeInline(plan, batch)
+        }
+        return try accept(message, plan: plan, waitedSince: start)
+    }
+
+    /// The plan and the batch expected next, or nil when the iteration is over.
+    private func upcoming() throws(ConveyorError) -> (BatchPlan, Int)? {
+        if let pendingFailure {
+            self.pendingFailure = nil
+            finished = true
+            throw pendingFailure
+        }
+        guard !finished, let plan else { return nil }
+        if remaining == 0 || run?.isCancelled == true {
+            finished = true
+            return nil
+        }
+        return (plan, nextBatch)
+    }
+
+    private func accept(_ message: LaneMessage<Output>?, plan: BatchPlan, waitedSince start: Int64) throws(ConveyorError) -> Output? {
+        switch message {
+        case nil:
+            finished = true  // the lane was closed: a newer iteration or stop()
+            return nil
+        case let .batch(batch, output)?:
+            remaining -= 1
+            nextBatch += 1
+            loader.recordDelivery(
+                batch, of: plan, waitedNanoseconds: SystemCalls.monotonicNanoseconds() - start, run: run)
+            if remaining == 0 { finished = true }
+            return output
+        case let .failure(_, error)?:
+            throw fail(error)
+        }
+    }
+
+    private func timeoutError(_ error: ConveyorError, batch: Int) -> ConveyorError {
+        guard case .timedOut = error, let timeout = loader.configuration.batchTimeout, let plan, let run else { return error }
+        let from = run.delivery == .ordered ? " from worker \(batch % run.workerCount)" : ""
+        return .timedOut(operation: "waiting for batch \(batch) of epoch \(plan.epoch)\(from)", after: timeout)
+    }
+
+    /// Ends the iteration after `error`; returns it to be thrown.
+    private func fail<Failure: Error>(_ error: Failure) -> Failure {
+        finished = true
+        run?.cancel()
+        return error
+    }
+}
