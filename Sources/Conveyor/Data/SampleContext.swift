@@ -21,6 +21,13 @@ public struct SampleContext: Sendable, Hashable {
         SeededRandom(seed: seed, path: [epoch, index])
     }
 
+    /// A seed derived from (seed, epoch, worker), for per-worker state such as
+    /// another library's generator; nil inline. Results that use it depend on
+    /// the worker count, so prefer `random(for:)`.
+    public var workerSeed: UInt64? {
+        worker.map { SeededRandom.derive(seed: seed, path: [epoch, -1 - $0]) }
+    }
+
     /// Runs `body` for the sample at `index`; an error it throws becomes
     /// `.sourceFailed` naming the index, this context's worker and the error.
     public func blaming<Result>(index: Int, _ body: () throws -> Result) throws(ConveyorError) -> Result {

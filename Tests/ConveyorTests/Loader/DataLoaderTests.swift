@@ -242,3 +242,77 @@ struct BatchDigest: Hashable {
         #expect(loader.stats.epoch == 1)
     }
 }
+
+/// Records which threads made samples.
+final class ThreadRecorder: Sendable {
+    private let threads = Locked<Set<UInt>>([])
+
+    func record() {
+        let id = UInt(bitPattern: Int(pthread_self()))
+        threads.withLock { _ = $0.insert(id) }
+    }
+
+    var count: Int { threads.current.count }
+}
+
+@Suite struct DataLoaderLifecycleTests {
+    struct ThreadNoting: Dataset {
+        let recorder: ThreadRecorder
+        var count: Int { 24 }
+        func sample(at index: Int, context: SampleContext) throws -> UInt64? {
+            recorder.record()
+            return context.workerSeed
+        }
+        func sample(at index: Int) throws -> UInt64? { nil }
+    }
+
+    @Test func workersStartOnceAndServeEveryEpoch() throws {
+        let recorder = ThreadRecorder()
+        let loader = try DataLoader(ThreadNoting(recorder: recorder), LoaderConfiguration(batchSize: 4, workers: .threads(2)))
+        var seeds: Set<UInt64?> = []
+        for _ in 0..<3 {
+            for result in loader.results { seeds.formUnion(try result.get().samples) }
+        }
+        #expect(recorder.count == 2, "the same two threads made every epoch's samples")
+        #expect(seeds.count == 6, "a worker seed per (epoch, worker)")
+        #expect(!seeds.contains(nil))
+    }
+
+    @Test func asyncIterationThrowsTheFailureAtItsPlace() async throws {
+        let loader = try DataLoader(ScriptedDataset(count: 30, failAt: 9), LoaderConfiguration(batchSize: 2, workers: .threads(2)))
+        var delivered: [Int] = []
+        await #expect(throws: ConveyorError.sourceFailed(index: 9, worker: 0, message: "the disk said no")) {
+            for try await batch in loader { delivered.append(batch.index) }
+        }
+        #expect(delivered == [0, 1, 2, 3])
+    }
+
+    @Test func unorderedDeliveryStillReportsAFailure() throws {
+        let loader = try DataLoader(
+            ScriptedDataset(count: 30, failAt: 17), LoaderConfiguration(batchSize: 2, workers: .threads(3), delivery: .unordered))
+        var batches = loader.makeBatchIterator()
+        let error = #expect(throws: ConveyorError.self) { while try batches.next() != nil {} }
+        guard case let .sourceFailed(index, worker, _)? = error else {
+            Issue.record("expected sourceFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(index == 17)
+        #expect(worker == 8 % 3)
+        #expect(try batches.next() == nil)
+    }
+
+    @Test func collatedLoaderOverANumpyFile() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let bytes = NumpyDatasetTests.npy(
+            header: "{'descr': '<i4', 'fortran_order': False, 'shape': (5, 2), }",
+            data: (0..<10).flatMap { value in withUnsafeBytes(of: Int32(value).littleEndian) { Array($0) } })
+        try directory.write(bytes, to: "x.npy")
+        let dataset = try NumpyDataset(path: directory.path + "/x.npy", field: "x")
+        let loader = try DataLoader(collating: dataset, LoaderConfiguration(batchSize: 2, workers: .threads(2)))
+        var values: [[Int32]] = []
+        var batches = loader.makeBatchIterator()
+        while let batch = try batches.next() { values.append(try batch["x"]!.scalars(as: Int32.self)) }
+        #expect(values == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+    }
+}
