@@ -136,13 +136,13 @@ struct BatchDigest: Hashable {
     }
 
     @Test func aSlowBatchTimesOutWithItsOwnError() throws {
-        let dataset = ScriptedDataset(count: 20, sleepAt: 5, sleep: .milliseconds(800))
-        let configuration = LoaderConfiguration(batchSize: 4, workers: .threads(2), batchTimeout: .milliseconds(100))
+        let dataset = ScriptedDataset(count: 20, sleepAt: 5, sleep: .seconds(2))
+        let configuration = LoaderConfiguration(batchSize: 4, workers: .threads(2), batchTimeout: .milliseconds(400))
         let loader = try DataLoader(dataset, configuration)
         var batches = loader.makeBatchIterator()
         #expect(try batches.next()?.index == 0)
         let error = #expect(throws: ConveyorError.self) { try batches.next() }
-        #expect(error == .timedOut(operation: "waiting for batch 1 of epoch 0 from worker 1", after: .milliseconds(100)))
+        #expect(error == .timedOut(operation: "waiting for batch 1 of epoch 0 from worker 1", after: .milliseconds(400)))
         #expect(try batches.next() == nil)
     }
 
