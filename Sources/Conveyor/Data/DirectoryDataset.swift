@@ -14,7 +14,8 @@ public struct DirectoryDataset: SchemaDataset {
     /// One field, "bytes": u8 with room for the largest file found at `init`.
     public let schema: Schema
 
-    /// Lists the regular files below `path` (following subdirectories) whose
+    /// Lists the regular files below `path` (and its subdirectories; symbolic
+    /// links to files count, links to directories are not followed) whose
     /// relative path `include` accepts. `maxFileBytes` sets the field's room
     /// for the process backend; by default the largest file's size.
     public init(

@@ -1,6 +1,8 @@
 /// Where a loader is: enough to resume it exactly. Save it with a model
 /// checkpoint; a loader created with `resumingFrom:` the saved state delivers
 /// exactly the batches an uninterrupted run would have delivered next.
+/// (With `.unordered` delivery, `nextBatch` is the first batch not yet
+/// delivered; batches that overtook it are delivered again after a resume.)
 ///
 /// ```swift
 /// let saved = try JSONEncoder().encode(loader.state)

@@ -79,7 +79,8 @@ extension SystemCalls {
     }
 
     /// The names and kinds of the entries in the directory at `path`, without
-    /// "." and "..", in no particular order.
+    /// "." and "..", in no particular order. A symbolic link to a regular file
+    /// is a regular file; any other link is `.other`.
     static func listDirectory(_ path: String) throws(ConveyorError) -> [(name: String, kind: EntryKind)] {
         guard let directory = opendir(path) else { throw lastError("opendir(\(path))") }
         defer { closedir(directory) }
@@ -93,7 +94,12 @@ extension SystemCalls {
             switch Int32(entry.pointee.d_type) {
             case Int32(DT_REG): kind = .regularFile
             case Int32(DT_DIR): kind = .directory
-            case Int32(DT_UNKNOWN), Int32(DT_LNK): kind = (try? pathStatus(path + "/" + name).kind) ?? .other
+            case Int32(DT_UNKNOWN): kind = (try? pathStatus(path + "/" + name).kind) ?? .other
+            case Int32(DT_LNK):
+                // A link to a file counts as the file; links to directories are
+                // not followed, so a cycle of links cannot loop forever.
+                let target = (try? pathStatus(path + "/" + name).kind) ?? .other
+                kind = target == .regularFile ? .regularFile : .other
             default: kind = .other
             }
             entries.append((name, kind))

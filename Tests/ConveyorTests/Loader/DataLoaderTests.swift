@@ -316,3 +316,35 @@ final class ThreadRecorder: Sendable {
         #expect(values == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
     }
 }
+
+@Suite struct DataLoaderEdgeTests {
+    @Test func anEmptyDatasetGivesEmptyEpochsThatStillAdvance() throws {
+        let loader = try DataLoader(ArrayDataset([Int]()), LoaderConfiguration(batchSize: 3, workers: .threads(2)))
+        for _ in 0..<2 {
+            var batches = loader.makeBatchIterator()
+            #expect(try batches.next() == nil)
+        }
+        #expect(loader.state == LoaderState(seed: 0, epoch: 2, nextBatch: 0))
+    }
+
+    @Test func resumingAtAnEpochsEndStartsTheNextEpoch() throws {
+        let dataset = ArrayDataset(Array(0..<6))
+        let loader = try DataLoader(
+            dataset, LoaderConfiguration(batchSize: 3), resumingFrom: LoaderState(seed: 0, epoch: 4, nextBatch: 2))
+        var batches = loader.makeBatchIterator()
+        #expect(try batches.next() == nil, "epoch 4 has nothing left")
+        var next = loader.makeBatchIterator()
+        let batch = try #require(try next.next())
+        #expect(batch.epoch == 5 && batch.index == 0)
+    }
+
+    @Test func directoryLinksToDirectoriesAreNotFollowed() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        try directory.write([1], to: "sub/a")
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/sub/loop", withDestinationPath: directory.path)
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/b", withDestinationPath: directory.path + "/sub/a")
+        let dataset = try DirectoryDataset(path: directory.path)
+        #expect(dataset.relativePaths == ["b", "sub/a"])
+    }
+}
