@@ -11,15 +11,21 @@ extension SystemCalls {
     /// Starts `path` with `arguments` (argv[0] included) and the complete
     /// `environment` ("KEY=value"); each descriptor in `inherit` stays open in
     /// the child under the same number (glibc ≥ 2.29 clears close-on-exec for a
-    /// dup2 onto itself). Signal mask and dispositions are reset to defaults.
+    /// dup2 onto itself); each (source, target) in `redirect` is duplicated
+    /// onto `target` (such as 1 for stdout). Signal mask and dispositions are
+    /// reset to defaults.
     static func spawn(
-        path: String, arguments: [String], environment: [String], inherit: [Int32]
+        path: String, arguments: [String], environment: [String], inherit: [Int32],
+        redirect: [(source: Int32, target: Int32)] = []
     ) throws(ConveyorError) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         for descriptor in inherit {
             posix_spawn_file_actions_adddup2(&actions, descriptor, descriptor)
+        }
+        for (source, target) in redirect {
+            posix_spawn_file_actions_adddup2(&actions, source, target)
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -55,20 +55,27 @@ public final class ChildProcess: Sendable {
     /// `arguments` (not including argv[0]). The child gets this process's
     /// environment plus `environment` (which overrides), and keeps each
     /// descriptor in `inheriting` open under the same number; every other
-    /// close-on-exec descriptor is closed in the child.
+    /// close-on-exec descriptor is closed in the child. `standardOutput` and
+    /// `standardError`, when given, replace the child's stdout and stderr.
     public static func spawn(
         executable: String = "/proc/self/exe",
         arguments: [String] = [],
         environment: [String: String] = [:],
-        inheriting: [Int32] = []
+        inheriting: [Int32] = [],
+        standardOutput: Int32? = nil,
+        standardError: Int32? = nil
     ) throws(ConveyorError) -> ChildProcess {
         var merged = SystemCalls.currentEnvironment().filter { entry in
             let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
             return environment[key] == nil
         }
         merged += environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        var redirect: [(source: Int32, target: Int32)] = []
+        if let standardOutput { redirect.append((standardOutput, 1)) }
+        if let standardError { redirect.append((standardError, 2)) }
         let pid = try SystemCalls.spawn(
-            path: executable, arguments: [executable] + arguments, environment: merged, inherit: inheriting)
+            path: executable, arguments: [executable] + arguments, environment: merged,
+            inherit: inheriting, redirect: redirect)
         do {
             let pidfd = try SystemCalls.pidfdOpen(pid)
             return ChildProcess(pid: pid, pidfd: pidfd)
