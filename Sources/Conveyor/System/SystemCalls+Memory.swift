@@ -36,24 +36,54 @@ extension SystemCalls {
 
     /// Reserves `size` bytes of backing store now, so that running out of room
     /// is an error here and never a SIGBUS on first touch. `path` names the
-    /// file system for the error (its free space is read with statvfs).
+    /// file system for the error.
+    ///
+    /// The size is first checked against the room there is (the file
+    /// system's free space, and the memory available), because tmpfs
+    /// fallocate would otherwise take memory until the OOM killer steps in.
     static func reserve(_ descriptor: Int32, size: Int, path: String) throws(ConveyorError) {
+        let available = availableSharedMemory(descriptor)
+        if let available, size > available {
+            throw .insufficientSharedMemory(needed: size, available: available, path: path)
+        }
         while true {
             let code = posix_fallocate(descriptor, 0, off_t(size))
             if code == 0 { return }
             if code == EINTR { continue }
             if code == ENOSPC || code == ENOMEM || code == EFBIG {
-                throw .insufficientSharedMemory(needed: size, available: freeBytes(path), path: path)
+                throw .insufficientSharedMemory(needed: size, available: available, path: path)
             }
             throw .systemCall(name: "posix_fallocate", errno: code)
         }
     }
 
-    /// Free bytes for unprivileged users on the file system holding `path`, or nil.
-    static func freeBytes(_ path: String) -> Int? {
+    /// The bytes a shared memory file can still grow by: the free space of
+    /// its file system (none is reported for memfd's internal mount), and at
+    /// most the memory available (MemAvailable + SwapFree); nil if unknown.
+    static func availableSharedMemory(_ descriptor: Int32) -> Int? {
         var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return nil }
-        return Int(info.f_bavail) * Int(info.f_frsize)
+        var fileSystem: Int?
+        if fstatvfs(descriptor, &info) == 0, info.f_blocks > 0 {
+            fileSystem = Int(info.f_bavail) * Int(info.f_frsize)
+        }
+        let memory = availableMemory()
+        switch (fileSystem, memory) {
+        case let (file?, memory?): return min(file, memory)
+        case let (file, memory): return file ?? memory
+        }
+    }
+
+    /// MemAvailable + SwapFree from /proc/meminfo, in bytes, or nil.
+    static func availableMemory() -> Int? {
+        guard let bytes = readSmallFile("/proc/meminfo", limit: 16384) else { return nil }
+        var total: Int?
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let text = String(decoding: line, as: UTF8.self)
+            guard text.hasPrefix("MemAvailable:") || text.hasPrefix("SwapFree:") else { continue }
+            let kibibytes = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            total = (total ?? 0) + kibibytes * 1024
+        }
+        return total
     }
 
     /// The file's size in bytes.
