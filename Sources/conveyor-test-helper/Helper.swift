@@ -56,6 +56,13 @@ struct Helper {
     static func rows(_ k: Int, maximum: Int) -> Int { 1 + k % maximum }
 
     static func produce(_ ring: SharedRing, _ options: inout Options) throws {
+        let hold = options.flag("--hold")
+        try produceItems(ring, options, holdWhenDone: hold)
+        // The producer was released above: a clean exit frees its lane, and no death is reported.
+        exit(0)
+    }
+
+    static func produceItems(_ ring: SharedRing, _ options: Options, holdWhenDone: Bool) throws {
         let producer = try ring.producer(lane: options.optionalInt("--lane"))
         let start = options.int("--start", 0), count = options.int("--count", 0)
         let delay = options.int("--delay-us", 0)
@@ -74,8 +81,10 @@ struct Helper {
             try writer.commit()
         }
         say("produced \(count)")
-        if options.flag("--hold") { while true { sleep(60) } }
-        exit(Int32(options.int("--exit-code", 0)))
+        // Exiting here, with the lane still claimed, is a producer that died.
+        if let code = options.optionalInt("--exit-code") { exit(Int32(code)) }
+        // Holding keeps the lane claimed: a producer that is alive but idle.
+        if holdWhenDone { while true { sleep(60) } }
     }
 
     static func consume(_ ring: SharedRing, _ options: inout Options) throws {
