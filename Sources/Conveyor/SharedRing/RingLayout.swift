@@ -158,16 +158,56 @@ struct RingLayout: Sendable, Equatable {
     }
 
     /// Where lane `lane`'s header starts.
-    func laneOffset(_ lane: Int) -> Int { headerBytes + lane * Lane.bytes }
+    func laneOffset(_ lane: Int) -> Int { geometry.laneOffset(lane) }
 
     /// Where the slot for `position` in `lane` starts (position mod slotsPerLane).
-    func slotOffset(lane: Int, position: UInt64) -> Int {
-        let index = Int(position % UInt64(slotsPerLane))
-        return slotsOffset + (lane * slotsPerLane + index) * slotBytes
-    }
+    func slotOffset(lane: Int, position: UInt64) -> Int { geometry.slotOffset(lane: lane, position: position) }
 
     /// Where field `field` of a slot starts, relative to the slot.
     func fieldOffsetInSlot(_ field: Int) -> Int { slotHeaderBytes + fieldOffsets[field] }
+
+    /// The numbers the hot paths need, as plain values (no arrays, nothing reference-counted).
+    var geometry: Geometry {
+        Geometry(laneCount: laneCount, slotsPerLane: slotsPerLane, headerBytes: headerBytes,
+                 slotsOffset: slotsOffset, slotBytes: slotBytes)
+    }
+
+    /// The lane and slot arithmetic of a layout, as plain values.
+    struct Geometry: Sendable, Equatable {
+        let laneCount: Int
+        let slotsPerLane: Int
+        let headerBytes: Int
+        let slotsOffset: Int
+        let slotBytes: Int
+
+        @inline(__always)
+        func laneOffset(_ lane: Int) -> Int { headerBytes + lane * Lane.bytes }
+
+        @inline(__always)
+        func slotOffset(lane: Int, position: UInt64) -> Int {
+            let index = Int(position % UInt64(slotsPerLane))
+            return slotsOffset + (lane * slotsPerLane + index) * slotBytes
+        }
+    }
+
+    /// One field's place and size in a slot, as plain values.
+    struct FieldGeometry: Sendable {
+        /// Where the field's data starts, relative to the slot.
+        let offsetInSlot: Int
+        let maxRows: Int
+        let scalarsPerRow: Int
+        let bytesPerRow: Int
+        let dtype: DType
+    }
+
+    /// Every field's geometry, in schema order.
+    var fieldGeometry: [FieldGeometry] {
+        schema.fields.indices.map { index in
+            let field = schema.fields[index]
+            return FieldGeometry(offsetInSlot: fieldOffsetInSlot(index), maxRows: field.maxRows,
+                                 scalarsPerRow: field.scalarsPerRow, bytesPerRow: field.bytesPerRow, dtype: field.dtype)
+        }
+    }
 
     /// Where consumer table entry `index` starts.
     static func consumerOffset(_ index: Int) -> Int { Header.consumerTable + index * ConsumerEntry.bytes }

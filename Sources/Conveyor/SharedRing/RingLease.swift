@@ -28,18 +28,16 @@ public struct RingLease: ~Copyable {
     public consuming func release() {}
 
     /// The ring's schema.
-    public var schema: Schema { slot.layout.schema }
+    public var schema: Schema { consumer.ring.schema }
 
     /// The rows `field` holds in this item. A stored count above the
     /// field's maximum is `.corruptSegment` (the segment is not trusted).
     public func rows(of field: Int) throws(ConveyorError) -> Int {
-        guard schema.fields.indices.contains(field) else {
-            throw .invalidArgument("field index \(field) is out of range; the ring has \(schema.fields.count) fields")
-        }
+        let maximum = try slot.field(field).maxRows
         let rows = Int(slot.storedRows(field))
-        guard rows <= schema.fields[field].maxRows else {
+        guard rows <= maximum else {
             throw .corruptSegment("lane \(lane) position \(position): field '\(schema.fields[field].name)' "
-                + "claims \(rows) rows, more than its maximum \(schema.fields[field].maxRows)")
+                + "claims \(rows) rows, more than its maximum \(maximum)")
         }
         return rows
     }
@@ -63,15 +61,15 @@ public struct RingLease: ~Copyable {
     public func withUnsafeBufferPointer<T: RingScalar, R>(
         of field: Int, as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
     ) throws -> R {
-        try schema.checkRingField(field, type)
-        let count = try rows(of: field) * schema.fields[field].scalarsPerRow
+        let geometry = try slot.field(field, as: type, schema: schema)
+        let count = try rows(of: field) * geometry.scalarsPerRow
         let start = UnsafePointer(slot.fieldStart(field).bindMemory(to: T.self, capacity: count))
         return try body(UnsafeBufferPointer(start: start, count: count))
     }
 
     /// Calls `body` with `field`'s real data as bytes.
     public func withUnsafeBytes<R>(of field: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let count = try rows(of: field) * schema.fields[field].bytesPerRow
+        let count = try rows(of: field) * slot.field(field).bytesPerRow
         return try body(UnsafeRawBufferPointer(start: slot.fieldStart(field), count: count))
     }
 }

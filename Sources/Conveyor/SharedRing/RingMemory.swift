@@ -5,12 +5,22 @@ import Synchronization
 /// that more than one process writes is accessed atomically here; payload
 /// and row counts are plain memory ordered by the slot sequence (written
 /// before its release store, read after its acquire load).
+///
+/// It holds only plain values (no arrays, nothing reference-counted), so
+/// copying it on the hot paths costs nothing.
 struct RingMemory: @unchecked Sendable {
-    // @unchecked: `base` addresses a shared mapping that outlives this value
-    // (its owner, SharedRing, is retained by everyone holding one), and the
-    // words that several parties write are only touched atomically.
+    // @unchecked: `base` addresses a shared mapping and `fields` a table that
+    // both outlive this value (their owner, SharedRing, is retained by
+    // everyone holding a RingMemory), and the shared words that several
+    // parties write are only touched atomically.
     let base: UnsafeMutableRawPointer
-    let layout: RingLayout
+    let geometry: RingLayout.Geometry
+    /// The per-field geometry table (owned by SharedRing).
+    let fields: UnsafePointer<RingLayout.FieldGeometry>
+    let fieldCount: Int
+
+    var laneCount: Int { geometry.laneCount }
+    var slotsPerLane: Int { geometry.slotsPerLane }
 
     @inline(__always)
     func word64(_ offset: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
@@ -55,12 +65,12 @@ struct RingMemory: @unchecked Sendable {
 
     @inline(__always)
     func lane(_ lane: Int) -> LaneWords {
-        LaneWords(start: base + layout.laneOffset(lane))
+        LaneWords(start: base + geometry.laneOffset(lane))
     }
 
     @inline(__always)
     func slot(lane: Int, position: UInt64) -> SlotWords {
-        SlotWords(start: base + layout.slotOffset(lane: lane, position: position), layout: layout)
+        SlotWords(start: base + geometry.slotOffset(lane: lane, position: position), fields: fields, fieldCount: fieldCount)
     }
 }
 
@@ -92,7 +102,8 @@ struct LaneWords {
 /// One slot: its header words and its payload.
 struct SlotWords {
     let start: UnsafeMutableRawPointer
-    let layout: RingLayout
+    let fields: UnsafePointer<RingLayout.FieldGeometry>
+    let fieldCount: Int
 
     /// The slot's state word (see FORMAT.md: free for p = p, published = p + 1, released = p + S).
     var sequence: UnsafeMutablePointer<Atomic<UInt64>> {
@@ -115,6 +126,43 @@ struct SlotWords {
 
     /// The first byte of `field`'s data in this slot.
     func fieldStart(_ field: Int) -> UnsafeMutableRawPointer {
-        start + layout.fieldOffsetInSlot(field)
+        start + fields[field].offsetInSlot
+    }
+
+    /// Field `field`'s geometry, or `.invalidArgument` for an index out of range.
+    func field(_ field: Int) throws(ConveyorError) -> RingLayout.FieldGeometry {
+        guard field >= 0, field < fieldCount else {
+            throw .invalidArgument("field index \(field) is out of range; the ring has \(fieldCount) fields")
+        }
+        return fields[field]
+    }
+
+    /// Field `field`'s geometry, checked to hold `T`'s dtype.
+    func field<T: RingScalar>(_ field: Int, as type: T.Type, schema: @autoclosure () -> Schema)
+        throws(ConveyorError) -> RingLayout.FieldGeometry {
+        let geometry = try self.field(field)
+        guard geometry.dtype == T.dtype else {
+            throw .invalidArgument("field '\(schema().fields[field].name)' holds \(geometry.dtype), not \(T.dtype) (\(T.self))")
+        }
+        return geometry
+    }
+}
+
+/// The spinning half of a wait: re-checks `attempt` for up to `nanoseconds`,
+/// pausing the processor between checks and yielding it every `yieldEvery`
+/// checks; the clock is read only every 32 checks (it is not free in a VM).
+/// Spinning by time, not by count, keeps the budget the same on processors
+/// whose pause instruction takes 10 or 140 cycles. The sleeping half is
+/// `FutexEvent.wait`, where deadlines and peer checks live.
+@inline(__always)
+func spinBriefly<T>(nanoseconds: Int64, yieldEvery: Int, _ attempt: () -> T?) -> T? {
+    guard nanoseconds > 0 else { return nil }
+    let start = SystemCalls.monotonicNanoseconds()
+    var spin = 0
+    while true {
+        spin &+= 1
+        if spin % yieldEvery == 0 { SystemCalls.yieldProcessor() } else { SystemCalls.cpuRelax() }
+        if let result = attempt() { return result }
+        if spin & 31 == 0, SystemCalls.monotonicNanoseconds() - start >= nanoseconds { return nil }
     }
 }

@@ -21,6 +21,10 @@ public final class RingProducer {
     public let ring: SharedRing
     /// The lane it owns.
     public let lane: Int
+    /// How long `reserve` keeps re-checking a full lane (yielding the
+    /// processor between checks, so the consumer it waits for can run) before
+    /// it sleeps on the futex.
+    public var spinTime: Duration = .microseconds(50)
 
     private let memory: RingMemory
     private let ownPID: Int32
@@ -50,7 +54,7 @@ public final class RingProducer {
         // Recover the head: a predecessor may have died between publishing a slot and storing head.
         var head = words.head.pointee.load(ordering: .acquiring)
         let sequence = memory.slot(lane: lane, position: head).sequence.pointee.load(ordering: .acquiring)
-        if sequence == head &+ 1 || sequence == head &+ UInt64(memory.layout.slotsPerLane) {
+        if sequence == head &+ 1 || sequence == head &+ UInt64(memory.slotsPerLane) {
             head &+= 1
             words.head.pointee.store(head, ordering: .releasing)
         }
@@ -60,7 +64,7 @@ public final class RingProducer {
     }
 
     private static func claimLane(_ memory: RingMemory, requested: Int?, pid: Int32) throws(ConveyorError) -> Int {
-        let lanes = memory.layout.laneCount
+        let lanes = memory.laneCount
         if let requested {
             guard (0..<lanes).contains(requested) else {
                 throw .invalidArgument("lane \(requested) does not exist; the ring has lanes 0...\(lanes - 1)")
@@ -112,28 +116,29 @@ public final class RingProducer {
         }
         let position = head
         let slot = memory.slot(lane: lane, position: position)
-        let words = memory.lane(lane)
-        let deadline = Deadline.after(timeout)
-        let outcome = words.spaceEvent.wait(deadline: deadline, sleepSlice: 20_000_000) { () -> WaitOutcome? in
-            let current = memory.epoch.pointee.load(ordering: .acquiring)
-            if current != epoch {
-                epoch = current
-                return .failed(.ringReset)
+        let ready = { [memory] () -> WaitOutcome? in
+            if memory.epoch.pointee.load(ordering: .acquiring) != self.epoch { return .failed(.ringReset) }
+            return slot.sequence.pointee.load(ordering: .acquiring) == position ? .ready : nil
+        }
+        var outcome = ready() ?? spinBriefly(nanoseconds: spinTime.conveyorNanoseconds, yieldEvery: 1, ready)
+        if outcome == nil {
+            outcome = memory.lane(lane).spaceEvent.wait(
+                deadline: Deadline.after(timeout), spins: 0, sleepSlice: 20_000_000) { () -> WaitOutcome? in
+                ready() ?? checkConsumers().map(WaitOutcome.failed)
             }
-            if slot.sequence.pointee.load(ordering: .acquiring) == position { return .ready }
-            return checkConsumers().map(WaitOutcome.failed)
         }
         switch outcome {
         case nil:
             throw .timedOut(operation: "reserving a slot on lane \(lane) (the lane is full)", after: timeout ?? .zero)
         case let .failed(error)?:
+            if case .ringReset = error { epoch = memory.epoch.pointee.load(ordering: .acquiring) }
             throw error
         case .ready?:
             break
         }
         consumerMissingSince = nil
-        for field in ring.schema.fields.indices {
-            slot.setStoredRows(UInt32(ring.schema.fields[field].maxRows), field)
+        for field in 0..<memory.fieldCount {
+            slot.setStoredRows(UInt32(memory.fields[field].maxRows), field)
         }
         reservedPosition = position
         return RingWriter(producer: self, slot: slot, position: position)

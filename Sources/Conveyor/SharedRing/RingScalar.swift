@@ -39,15 +39,4 @@ extension Schema {
         }
         return index
     }
-
-    /// Checks that field `index` exists and holds `T`'s dtype.
-    func checkRingField<T: RingScalar>(_ index: Int, _ type: T.Type) throws(ConveyorError) {
-        guard fields.indices.contains(index) else {
-            throw .invalidArgument("field index \(index) is out of range; the ring has \(fields.count) fields")
-        }
-        guard fields[index].dtype == T.dtype else {
-            throw .invalidArgument("field '\(fields[index].name)' holds \(fields[index].dtype), "
-                + "not \(T.dtype) (\(T.self))")
-        }
-    }
 }

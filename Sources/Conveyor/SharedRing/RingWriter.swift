@@ -22,7 +22,7 @@ public struct RingWriter: ~Copyable {
     }
 
     /// The ring's schema.
-    public var schema: Schema { slot.layout.schema }
+    public var schema: Schema { producer.ring.schema }
 
     /// Calls `body` with a mutable span over field `field` at its maximum size
     /// (`maxRows × scalarsPerRow` scalars); the span cannot escape the call.
@@ -47,8 +47,8 @@ public struct RingWriter: ~Copyable {
     public func withUnsafeMutableBufferPointer<T: RingScalar, R>(
         of field: Int, as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) throws -> R {
-        try schema.checkRingField(field, type)
-        let count = schema.fields[field].maxRows * schema.fields[field].scalarsPerRow
+        let geometry = try slot.field(field, as: type, schema: schema)
+        let count = geometry.maxRows * geometry.scalarsPerRow
         let start = slot.fieldStart(field).bindMemory(to: T.self, capacity: count)
         return try body(UnsafeMutableBufferPointer(start: start, count: count))
     }
@@ -56,10 +56,7 @@ public struct RingWriter: ~Copyable {
     /// Sets how many rows of `field` the item holds (0...maxRows). More than
     /// the maximum is `.itemTooLarge`, and then the item will not be published.
     public mutating func setRows(_ rows: Int, of field: Int) throws(ConveyorError) {
-        guard schema.fields.indices.contains(field) else {
-            throw .invalidArgument("field index \(field) is out of range; the ring has \(schema.fields.count) fields")
-        }
-        let maximum = schema.fields[field].maxRows
+        let maximum = try slot.field(field).maxRows
         guard rows >= 0, rows <= maximum else {
             let error = ConveyorError.itemTooLarge(field: schema.fields[field].name, length: rows, maximum: maximum)
             if rows > maximum { failure = error }

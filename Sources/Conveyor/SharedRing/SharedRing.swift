@@ -22,7 +22,9 @@ public final class SharedRing: @unchecked Sendable {
     // @unchecked: every stored property is immutable after init; the shared
     // words they address are accessed atomically (RingMemory).
     let segment: SharedSegment
+    let layout: RingLayout
     let memory: RingMemory
+    private let fieldTable: UnsafeMutableBufferPointer<RingLayout.FieldGeometry>
 
     /// How a new ring's segment is made.
     public enum Naming: Sendable, Hashable {
@@ -38,8 +40,17 @@ public final class SharedRing: @unchecked Sendable {
     public static let namePrefix = "conveyor-ring-"
 
     private init(segment: consuming SharedSegment, layout: RingLayout) {
-        self.memory = RingMemory(base: segment.base, layout: layout)
+        let geometry = layout.fieldGeometry
+        fieldTable = .allocate(capacity: geometry.count)
+        _ = fieldTable.initialize(from: geometry)
+        self.layout = layout
+        self.memory = RingMemory(base: segment.base, geometry: layout.geometry,
+                                 fields: UnsafePointer(fieldTable.baseAddress!), fieldCount: geometry.count)
         self.segment = segment
+    }
+
+    deinit {
+        fieldTable.deallocate()
     }
 
     /// Creates a ring of `lanes` lanes (one per producer) of `slotsPerLane`
@@ -87,13 +98,13 @@ public final class SharedRing: @unchecked Sendable {
     }
 
     /// The item schema.
-    public var schema: Schema { memory.layout.schema }
+    public var schema: Schema { layout.schema }
     /// Lanes, that is, producers at most.
-    public var laneCount: Int { memory.layout.laneCount }
+    public var laneCount: Int { layout.laneCount }
     /// Slots in each lane.
-    public var slotsPerLane: Int { memory.layout.slotsPerLane }
+    public var slotsPerLane: Int { layout.slotsPerLane }
     /// The segment's size in bytes.
-    public var byteCount: Int { memory.layout.totalBytes }
+    public var byteCount: Int { layout.totalBytes }
     /// The segment's descriptor (close-on-exec), valid while this ring lives;
     /// pass it to `ChildProcess.spawn(inheriting:)` to share the ring.
     public var descriptor: Int32 { segment.descriptor }
