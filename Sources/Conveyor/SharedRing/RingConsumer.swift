@@ -113,7 +113,7 @@ public final class RingConsumer {
         }
         spinBudget = max(spinBudget / 2, spinTime.conveyorNanoseconds / 64)
         let deadline = coldBoot && received == 0 ? nil : Deadline.after(timeout)
-        let outcome = memory.dataEvent.wait(deadline: deadline, spins: 0, sleepSlice: RingConsumer.sleepSlice) {
+        let outcome = memory.dataEvent.wait(deadline: deadline, backoff: .none, sleepSlice: RingConsumer.sleepSlice) {
             () -> WaitOutcome? in
             if let claim = claim() { return .claimed(claim) }
             return checkProducersIfDue().map(WaitOutcome.failed)

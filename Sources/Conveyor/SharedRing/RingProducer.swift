@@ -123,7 +123,7 @@ public final class RingProducer {
         var outcome = ready() ?? spinBriefly(nanoseconds: spinTime.conveyorNanoseconds, yieldEvery: 1, ready)
         if outcome == nil {
             outcome = memory.lane(lane).spaceEvent.wait(
-                deadline: Deadline.after(timeout), spins: 0, sleepSlice: 20_000_000) { () -> WaitOutcome? in
+                deadline: Deadline.after(timeout), backoff: .none, sleepSlice: 20_000_000) { () -> WaitOutcome? in
                 ready() ?? checkConsumers().map(WaitOutcome.failed)
             }
         }

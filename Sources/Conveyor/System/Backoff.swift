@@ -15,6 +15,9 @@ struct Backoff {
         self.yieldSteps = yieldSteps
     }
 
+    /// No waiting at all: the caller sleeps at once (it has spun already).
+    static var none: Backoff { Backoff(spinSteps: 0, yieldSteps: 0) }
+
     /// Waits a little; returns false once the caller should sleep instead.
     mutating func snooze() -> Bool {
         if step < spinSteps {
