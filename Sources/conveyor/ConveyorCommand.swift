@@ -6,6 +6,6 @@ struct ConveyorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conveyor",
         abstract: "Keeps a training loop fed: benchmarks and tools.",
-        subcommands: [BenchCommand.self]
+        subcommands: [BenchCommand.self, RingProducerCommand.self]
     )
 }

@@ -19,7 +19,7 @@ final class AsyncWaiters: Sendable {
     /// Resumes every suspended waiter. Call after a sequentially consistent
     /// fence that follows the change (`FutexEvent.notifyAll` issues one).
     func resumeAll() {
-        guard waiterCount.load(ordering: .relaxed) != 0 else { return }
+        guard waiterCount.load(ordering: .sequentiallyConsistent) != 0 else { return }
         let all = waiting.withLock { waiting in
             let all = waiting.continuations
             waiting.continuations.removeAll()

@@ -161,7 +161,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     private func finishPut(_ added: Bool?, timeout: Duration?) throws(ConveyorError) {
         switch added {
         case true?:
-            notEmpty.notifyAll()
+            notEmpty.notifyAllAfterBarrier()  // the enqueue published by an exchange
             getters.resumeAll()
         case false?:
             throw .closed("the BoundedQueue")
@@ -175,7 +175,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     ) throws(ConveyorError) -> Element? {
         switch outcome {
         case let .item(element)?:
-            notFull.notifyAll()
+            notFull.notifyAllAfterBarrier()  // the dequeue freed the slot by an exchange
             putters.resumeAll()
             return element
         case .closedAndDrained?, .empty?:

@@ -10,7 +10,9 @@ import Synchronization
 /// `2(p + capacity)`. (Vyukov's original uses `p`, `p + 1` and
 /// `p + capacity`, which cannot tell full from free when the capacity is 1.)
 /// Producers claim positions by CAS on the tail, consumers on the head; the
-/// item is published by the release store of the sequence.
+/// item is published, and the slot freed, by a sequentially consistent
+/// exchange of the sequence, so that the caller's following check for
+/// sleepers cannot move before it (see `FutexEvent.notifyAllAfterBarrier`).
 /// Once the closed bit is set in the tail no CAS on the tail can succeed, so
 /// no item is added after `close()` returns.
 struct SlotRing<Element>: ~Copyable {
@@ -92,7 +94,7 @@ struct SlotRing<Element>: ~Copyable {
                     expected: position, desired: position + 1, ordering: .relaxed)
                 if exchanged {
                     self.element(slot).initialize(to: element)
-                    sequenceWord(slot).pointee.store(2 * position + 1, ordering: .releasing)
+                    _ = sequenceWord(slot).pointee.exchange(2 * position + 1, ordering: .sequentiallyConsistent)
                     return .enqueued
                 }
                 position = current
@@ -118,7 +120,7 @@ struct SlotRing<Element>: ~Copyable {
                     expected: position, desired: position + 1, ordering: .relaxed)
                 if exchanged {
                     let element = self.element(slot).move()
-                    sequenceWord(slot).pointee.store(2 * (position + capacity), ordering: .releasing)
+                    _ = sequenceWord(slot).pointee.exchange(2 * (position + capacity), ordering: .sequentiallyConsistent)
                     return .item(element)
                 }
                 position = current

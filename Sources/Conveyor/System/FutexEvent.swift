@@ -20,9 +20,6 @@ struct FutexEvent: @unchecked Sendable {
     private let sleepers: UnsafeMutablePointer<Atomic<UInt32>>
     private let shared: Bool
 
-    /// How many times a waiter re-checks with a pause before it sleeps.
-    static let defaultSpins = 256
-
     /// An event on the two words at `sequence` and `sleepers`.
     init(sequence: UnsafeMutableRawPointer, sleepers: UnsafeMutableRawPointer, shared: Bool) {
         self.sequence = sequence.assumingMemoryBound(to: Atomic<UInt32>.self)
@@ -34,7 +31,15 @@ struct FutexEvent: @unchecked Sendable {
     @inline(__always)
     func notifyAll() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
-        if sleepers.pointee.load(ordering: .relaxed) != 0 {
+        notifyAllAfterBarrier()
+    }
+
+    /// `notifyAll` without its fence, for a caller whose change was published
+    /// by a sequentially consistent read-modify-write (an exchange, say),
+    /// which orders the sleeper load after it just as the fence would.
+    @inline(__always)
+    func notifyAllAfterBarrier() {
+        if sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             wakeAll()
         }
     }
@@ -45,19 +50,20 @@ struct FutexEvent: @unchecked Sendable {
         SystemCalls.futexWake(futexWord, shared: shared)
     }
 
-    /// Calls `attempt` until it returns a value, spinning `spins` times and
-    /// then sleeping between tries; returns nil once `deadline` passes.
+    /// Calls `attempt` until it returns a value, first between the short
+    /// waits of `backoff`, then sleeping between tries; returns nil once
+    /// `deadline` passes.
     /// `sleepSlice` caps each sleep so that callers can run `attempt` for
     /// checks that no notification covers (a dead peer, say).
     func wait<Result>(
         deadline: Deadline?,
-        spins: Int = FutexEvent.defaultSpins,
+        backoff: Backoff = Backoff(),
         sleepSlice: Int64? = nil,
         _ attempt: () throws -> Result?
     ) rethrows -> Result? {
         if let result = try attempt() { return result }
-        for _ in 0..<spins {
-            SystemCalls.cpuRelax()
+        var backoff = backoff
+        while backoff.snooze() {
             if let result = try attempt() { return result }
         }
         while true {

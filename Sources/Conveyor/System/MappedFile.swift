@@ -14,7 +14,7 @@ final class MappedFile: @unchecked Sendable {
     /// Maps the file at `path`; an empty file maps to an empty buffer.
     init(path: String) throws(ConveyorError) {
         let descriptor = try SystemCalls.openReadOnly(path)
-        defer { SystemCalls.closeFile(descriptor) }
+        defer { SystemCalls.close(descriptor) }
         let status = try SystemCalls.fileStatus(descriptor, path: path)
         guard status.kind == .regularFile else {
             throw .invalidFile(path: path, problem: "it is not a regular file; pass the path of a file")
@@ -25,7 +25,7 @@ final class MappedFile: @unchecked Sendable {
     }
 
     deinit {
-        if let base { SystemCalls.unmap(base, length: count) }
+        if let base { SystemCalls.unmap(UnsafeMutableRawPointer(mutating: base), size: count) }
     }
 
     /// Calls `body` with the mapped bytes; they stay valid only during the call.

@@ -6,8 +6,9 @@ import Glibc
 import Musl
 #endif
 
-/// Read-only file access: open, size, map, read and list. Datasets use these
-/// and never call the system themselves.
+/// Read-only file access: open, size, map, read and list (closing and
+/// unmapping are in `SystemCalls+Memory.swift`). Datasets use these and
+/// never call the system themselves.
 extension SystemCalls {
     /// What a directory entry is.
     enum EntryKind: Sendable {
@@ -17,12 +18,6 @@ extension SystemCalls {
     /// Opens `path` for reading (close-on-exec); returns the descriptor.
     static func openReadOnly(_ path: String) throws(ConveyorError) -> Int32 {
         try retrying("open(\(path))") { open(path, O_RDONLY | O_CLOEXEC) }
-    }
-
-    /// Closes `descriptor`, ignoring errors: nothing useful can be done about them
-    /// for a read-only file.
-    static func closeFile(_ descriptor: Int32) {
-        _ = close(descriptor)
     }
 
     /// The size in bytes and the kind of the open file `descriptor`.
@@ -54,15 +49,10 @@ extension SystemCalls {
         return UnsafeRawPointer(address)
     }
 
-    /// Unmaps a mapping made by `mapReadOnly`.
-    static func unmap(_ address: UnsafeRawPointer, length: Int) {
-        _ = munmap(UnsafeMutableRawPointer(mutating: address), length)
-    }
-
     /// The whole content of the file at `path`.
     static func readFile(_ path: String) throws(ConveyorError) -> [UInt8] {
         let descriptor = try openReadOnly(path)
-        defer { closeFile(descriptor) }
+        defer { close(descriptor) }
         let expected = try fileStatus(descriptor, path: path).size
         var bytes = [UInt8](repeating: 0, count: expected)
         var filled = 0

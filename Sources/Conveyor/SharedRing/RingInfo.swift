@@ -1,0 +1,129 @@
+/// A snapshot of a ring's state, read without stopping anyone (the numbers
+/// of different lanes may be a moment apart): seed 002's `queue_info`, grown up.
+public struct RingInfo: Sendable, CustomStringConvertible {
+    /// One lane's state.
+    public struct Lane: Sendable {
+        /// The lane's index.
+        public var lane: Int
+        /// The producer's pid, or nil when the lane is free.
+        public var producerPID: Int32?
+        /// Whether that producer is running, stopped or gone (nil when there is none).
+        public var producerState: ProducerState?
+        /// Items committed and not yet taken by a consumer.
+        public var depth: Int
+        /// Slots in the lane.
+        public var capacity: Int
+        /// Items ever committed on the lane.
+        public var committed: UInt64
+        /// Items ever taken by consumers.
+        public var consumed: UInt64
+        /// Items dropped by resets.
+        public var discarded: UInt64
+        /// When the current producer claimed the lane (CLOCK_MONOTONIC ns), or nil.
+        public var claimedAtNanoseconds: UInt64?
+    }
+
+    /// A producer's liveness.
+    public enum ProducerState: String, Sendable {
+        /// Running or sleeping: alive.
+        case running
+        /// Stopped by a signal or a debugger: alive but not producing.
+        case stopped
+        /// Ended; a consumer will report it and free the lane.
+        case gone
+    }
+
+    /// Every lane.
+    public var lanes: [Lane]
+    /// Pids of the attached consumers.
+    public var consumerPIDs: [Int32]
+    /// The item schema.
+    public var schema: Schema
+    /// The segment's size in bytes.
+    public var byteCount: Int
+    /// How many resets the ring has seen.
+    public var resets: UInt64
+
+    /// Items waiting in all lanes.
+    public var depth: Int { lanes.reduce(0) { $0 + $1.depth } }
+    /// Slots in all lanes.
+    public var capacity: Int { lanes.reduce(0) { $0 + $1.capacity } }
+
+    /// A few lines: "depth/capacity" overall, then one line per lane.
+    public var description: String {
+        var lines = ["ring \(schema), \(ByteCount(byteCount)): \(depth)/\(capacity) items waiting, "
+            + "consumers \(consumerPIDs), resets \(resets)"]
+        for lane in lanes {
+            let producer = lane.producerPID.map { "pid \($0) \(lane.producerState?.rawValue ?? "?")" } ?? "no producer"
+            lines.append("  lane \(lane.lane): \(lane.depth)/\(lane.capacity), \(producer), committed \(lane.committed), "
+                + "consumed \(lane.consumed), discarded \(lane.discarded)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension SharedRing {
+    /// The ring's state now: per-lane depth and capacity, each producer's
+    /// pid and liveness, committed and consumed counts, attached consumers.
+    public var info: RingInfo {
+        var lanes: [RingInfo.Lane] = []
+        for lane in 0..<laneCount {
+            let words = memory.lane(lane)
+            let pid = Int32(bitPattern: words.ownerPID.pointee.load(ordering: .acquiring))
+            let startTime = words.ownerStartTime.pointee.load(ordering: .acquiring)
+            let tail = words.tail.pointee.load(ordering: .acquiring)
+            let head = words.head.pointee.load(ordering: .acquiring)
+            let discarded = words.discarded.pointee.load(ordering: .relaxed)
+            let claimedAt = words.claimedAt.pointee.load(ordering: .relaxed)
+            var state: RingInfo.ProducerState?
+            if pid != 0 {
+                switch PeerLiveness.of(pid: pid, startTime: startTime) {
+                case .running: state = .running
+                case .stopped: state = .stopped
+                case .gone: state = .gone
+                }
+            }
+            lanes.append(RingInfo.Lane(
+                lane: lane, producerPID: pid == 0 ? nil : pid, producerState: state,
+                depth: Int(clamping: head >= tail ? min(head - tail, UInt64(slotsPerLane)) : 0),
+                capacity: slotsPerLane, committed: head, consumed: tail >= discarded ? tail - discarded : 0,
+                discarded: discarded, claimedAtNanoseconds: pid == 0 || claimedAt == 0 ? nil : claimedAt))
+        }
+        let consumers = (0..<RingLayout.consumerCapacity).compactMap { index -> Int32? in
+            let pid = Int32(bitPattern: memory.consumerPID(index).pointee.load(ordering: .acquiring))
+            return pid == 0 ? nil : pid
+        }
+        return RingInfo(lanes: lanes, consumerPIDs: consumers, schema: schema, byteCount: byteCount,
+                        resets: memory.epoch.pointee.load(ordering: .acquiring))
+    }
+
+    /// Removes named ring segments in /dev/shm whose creator is no longer
+    /// running (a crash left them behind); returns the names removed.
+    /// Segments of live creators, and files that are not Conveyor rings, are kept.
+    @discardableResult
+    public static func removeStaleSegments() -> [String] {
+        var removed: [String] = []
+        for name in SharedSegment.namedSegments(prefix: namePrefix) {
+            guard let header = SharedSegment.peek(name: name, count: RingLayout.Header.immutableBytes) else { continue }
+            let creator: (pid: Int32, startTime: UInt64)
+            if header.count >= RingLayout.Header.immutableBytes,
+               header.withUnsafeBytes({ UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }) == RingLayout.magic {
+                creator = header.withUnsafeBytes { raw in
+                    (Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: RingLayout.Header.creatorPID, as: UInt32.self))),
+                     UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: RingLayout.Header.creatorStartTime, as: UInt64.self)))
+                }
+            } else if header.allSatisfy({ $0 == 0 }),
+                      let pid = name.dropFirst(namePrefix.count).split(separator: "-").first.flatMap({ Int32($0) }) {
+                // Its creator died before writing the header: the pid is in the name.
+                creator = (pid, 0)
+            } else {
+                continue
+            }
+            if PeerLiveness.of(pid: creator.pid, startTime: creator.startTime) == .gone,
+               (try? SharedSegment.unlink(name: name)) != nil {
+                removed.append(name)
+            }
+        }
+        return removed
+    }
+}

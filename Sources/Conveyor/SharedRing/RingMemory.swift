@@ -1,0 +1,168 @@
+import Synchronization
+
+/// The ring's one room for pointer code: typed access to the words of a
+/// mapped segment, at the offsets `RingLayout` defines. Every shared word
+/// that more than one process writes is accessed atomically here; payload
+/// and row counts are plain memory ordered by the slot sequence (written
+/// before its release store, read after its acquire load).
+///
+/// It holds only plain values (no arrays, nothing reference-counted), so
+/// copying it on the hot paths costs nothing.
+struct RingMemory: @unchecked Sendable {
+    // @unchecked: `base` addresses a shared mapping and `fields` a table that
+    // both outlive this value (their owner, SharedRing, is retained by
+    // everyone holding a RingMemory), and the shared words that several
+    // parties write are only touched atomically.
+    let base: UnsafeMutableRawPointer
+    let geometry: RingLayout.Geometry
+    /// The per-field geometry table (owned by SharedRing).
+    let fields: UnsafePointer<RingLayout.FieldGeometry>
+    let fieldCount: Int
+
+    var laneCount: Int { geometry.laneCount }
+    var slotsPerLane: Int { geometry.slotsPerLane }
+
+    @inline(__always)
+    func word64(_ offset: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        (base + offset).assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
+    @inline(__always)
+    func word32(_ offset: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        (base + offset).assumingMemoryBound(to: Atomic<UInt32>.self)
+    }
+
+    // MARK: Ring header
+
+    /// Bumped by every reset.
+    var epoch: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Header.epoch) }
+    /// Ordered mode: the number of the next item in round-robin order.
+    var orderTicket: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Header.orderTicket) }
+    /// How many consumers ever attached.
+    var consumersEver: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Header.consumersEver) }
+    /// Consumers sleep here until a producer commits.
+    var dataEvent: FutexEvent {
+        FutexEvent(sequence: base + RingLayout.Header.dataSequence,
+                   sleepers: base + RingLayout.Header.dataSleepers, shared: true)
+    }
+
+    /// The creator's pid and /proc start time, as written at creation (immutable).
+    var creator: (pid: Int32, startTime: UInt64) {
+        (Int32(bitPattern: UInt32(littleEndian: base.load(fromByteOffset: RingLayout.Header.creatorPID, as: UInt32.self))),
+         UInt64(littleEndian: base.load(fromByteOffset: RingLayout.Header.creatorStartTime, as: UInt64.self)))
+    }
+
+    /// Consumer table entry `index`: pid (0 = free) and start time.
+    func consumerPID(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        word32(RingLayout.consumerOffset(index) + RingLayout.ConsumerEntry.pid)
+    }
+
+    func consumerStartTime(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        word64(RingLayout.consumerOffset(index) + RingLayout.ConsumerEntry.startTime)
+    }
+
+    // MARK: Lanes and slots
+
+    @inline(__always)
+    func lane(_ lane: Int) -> LaneWords {
+        LaneWords(start: base + geometry.laneOffset(lane))
+    }
+
+    @inline(__always)
+    func slot(lane: Int, position: UInt64) -> SlotWords {
+        SlotWords(start: base + geometry.slotOffset(lane: lane, position: position), fields: fields, fieldCount: fieldCount)
+    }
+}
+
+/// The words of one lane header.
+struct LaneWords {
+    let start: UnsafeMutableRawPointer
+
+    private func word64(_ offset: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        (start + offset).assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
+    /// The owning producer's pid; 0 when the lane is free. Claimed by CAS.
+    var ownerPID: UnsafeMutablePointer<Atomic<UInt32>> {
+        (start + RingLayout.Lane.ownerPID).assumingMemoryBound(to: Atomic<UInt32>.self)
+    }
+    var ownerStartTime: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.ownerStartTime) }
+    var head: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.head) }
+    var claimedAt: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.claimedAt) }
+    var tail: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.tail) }
+    var orderBase: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.base) }
+    var discarded: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.discarded) }
+    /// The producer sleeps here until a consumer frees a slot.
+    var spaceEvent: FutexEvent {
+        FutexEvent(sequence: start + RingLayout.Lane.spaceSequence,
+                   sleepers: start + RingLayout.Lane.spaceSleepers, shared: true)
+    }
+}
+
+/// One slot: its header words and its payload.
+struct SlotWords {
+    let start: UnsafeMutableRawPointer
+    let fields: UnsafePointer<RingLayout.FieldGeometry>
+    let fieldCount: Int
+
+    /// The slot's state word (see FORMAT.md: free for p = p, published = p + 1, released = p + S).
+    var sequence: UnsafeMutablePointer<Atomic<UInt64>> {
+        start.assumingMemoryBound(to: Atomic<UInt64>.self)
+    }
+
+    /// The lease holder's consumer table index + 1, or 0.
+    var holder: UnsafeMutablePointer<Atomic<UInt32>> {
+        (start + RingLayout.Slot.holder).assumingMemoryBound(to: Atomic<UInt32>.self)
+    }
+
+    /// The stored row count of `field`, unchecked: callers validate it.
+    func storedRows(_ field: Int) -> UInt32 {
+        UInt32(littleEndian: start.load(fromByteOffset: RingLayout.Slot.rows + 4 * field, as: UInt32.self))
+    }
+
+    func setStoredRows(_ rows: UInt32, _ field: Int) {
+        start.storeBytes(of: rows.littleEndian, toByteOffset: RingLayout.Slot.rows + 4 * field, as: UInt32.self)
+    }
+
+    /// The first byte of `field`'s data in this slot.
+    func fieldStart(_ field: Int) -> UnsafeMutableRawPointer {
+        start + fields[field].offsetInSlot
+    }
+
+    /// Field `field`'s geometry, or `.invalidArgument` for an index out of range.
+    func field(_ field: Int) throws(ConveyorError) -> RingLayout.FieldGeometry {
+        guard field >= 0, field < fieldCount else {
+            throw .invalidArgument("field index \(field) is out of range; the ring has \(fieldCount) fields")
+        }
+        return fields[field]
+    }
+
+    /// Field `field`'s geometry, checked to hold `T`'s dtype.
+    func field<T: RingScalar>(_ field: Int, as type: T.Type, schema: @autoclosure () -> Schema)
+        throws(ConveyorError) -> RingLayout.FieldGeometry {
+        let geometry = try self.field(field)
+        guard geometry.dtype == T.dtype else {
+            throw .invalidArgument("field '\(schema().fields[field].name)' holds \(geometry.dtype), not \(T.dtype) (\(T.self))")
+        }
+        return geometry
+    }
+}
+
+/// The spinning half of a wait: re-checks `attempt` for up to `nanoseconds`,
+/// pausing the processor between checks and yielding it every `yieldEvery`
+/// checks; the clock is read only every 32 checks (it is not free in a VM).
+/// Spinning by time, not by count, keeps the budget the same on processors
+/// whose pause instruction takes 10 or 140 cycles. The sleeping half is
+/// `FutexEvent.wait`, where deadlines and peer checks live.
+@inline(__always)
+func spinBriefly<T>(nanoseconds: Int64, yieldEvery: Int, _ attempt: () -> T?) -> T? {
+    guard nanoseconds > 0 else { return nil }
+    let start = SystemCalls.monotonicNanoseconds()
+    var spin = 0
+    while true {
+        spin &+= 1
+        if spin % yieldEvery == 0 { SystemCalls.yieldProcessor() } else { SystemCalls.cpuRelax() }
+        if let result = attempt() { return result }
+        if spin & 31 == 0, SystemCalls.monotonicNanoseconds() - start >= nanoseconds { return nil }
+    }
+}

@@ -1,0 +1,134 @@
+/// The owner of one shared memory mapping: an anonymous memory file (memfd)
+/// or a named POSIX shared memory object, mapped shared and writable.
+///
+/// Anonymous segments leave nothing behind when every process holding them
+/// ends, crash or not; child processes get them by inheriting the descriptor.
+/// Named segments are created with mode 0600 under a name nobody can guess
+/// and are unlinked by their creator when it closes them.
+///
+/// Creating reserves the whole size (posix_fallocate), so too little shared
+/// memory is an error at creation, never a SIGBUS later.
+struct SharedSegment: ~Copyable {
+    /// The first mapped byte.
+    let base: UnsafeMutableRawPointer
+    /// Mapped bytes.
+    let size: Int
+    /// The descriptor (close-on-exec), owned by this value.
+    let descriptor: Int32
+    /// The name without its leading "/", for a named segment.
+    let name: String?
+    /// Whether closing unlinks the name (the creator's duty).
+    private let unlinksName: Bool
+
+    private init(base: UnsafeMutableRawPointer, size: Int, descriptor: Int32, name: String?, unlinksName: Bool) {
+        self.base = base
+        self.size = size
+        self.descriptor = descriptor
+        self.name = name
+        self.unlinksName = unlinksName
+    }
+
+    /// A new anonymous segment of `size` bytes, reserved and zero-filled.
+    static func createAnonymous(size: Int, label: String) throws(ConveyorError) -> SharedSegment {
+        let descriptor = try SystemCalls.memfdCreate(label)
+        return try sizeAndMap(descriptor, size: size, name: nil, path: "memfd (\(label))")
+    }
+
+    /// A new named segment of `size` bytes (mode 0600, created exclusively),
+    /// reserved and zero-filled. The name must not already exist.
+    static func createNamed(_ name: String, size: Int) throws(ConveyorError) -> SharedSegment {
+        try validateName(name)
+        let descriptor = try SystemCalls.shmOpen(name, create: true)
+        do {
+            return try sizeAndMap(descriptor, size: size, name: name, path: SystemCalls.sharedMemoryDirectory)
+        } catch {
+            try? SystemCalls.shmUnlink(name)
+            throw error
+        }
+    }
+
+    private static func sizeAndMap(
+        _ descriptor: Int32, size: Int, name: String?, path: String
+    ) throws(ConveyorError) -> SharedSegment {
+        do throws(ConveyorError) {
+            guard size > 0 else { throw ConveyorError.invalidArgument("a segment needs at least one byte") }
+            try SystemCalls.truncate(descriptor, size: size)
+            try SystemCalls.reserve(descriptor, size: size, path: path)
+            let base = try SystemCalls.mapShared(descriptor, size: size)
+            return SharedSegment(base: base, size: size, descriptor: descriptor, name: name, unlinksName: name != nil)
+        } catch {
+            SystemCalls.close(descriptor)
+            throw error
+        }
+    }
+
+    /// Maps the segment behind `descriptor` (which the caller keeps; this
+    /// value holds a duplicate), at its current size.
+    static func attach(descriptor: Int32) throws(ConveyorError) -> SharedSegment {
+        let own = try SystemCalls.duplicate(descriptor)
+        return try mapExisting(own, name: nil)
+    }
+
+    /// Maps the named segment `name` at its current size.
+    static func attach(name: String) throws(ConveyorError) -> SharedSegment {
+        try validateName(name)
+        let descriptor: Int32
+        do {
+            descriptor = try SystemCalls.shmOpen(name, create: false)
+        } catch .systemCall(_, let code) where code == 2 /* ENOENT */ {
+            throw .unavailable("no shared memory segment named '\(name)' exists in /dev/shm; "
+                + "check the name, or whether its creator already closed it")
+        }
+        return try mapExisting(descriptor, name: name)
+    }
+
+    private static func mapExisting(_ descriptor: Int32, name: String?) throws(ConveyorError) -> SharedSegment {
+        do throws(ConveyorError) {
+            let size = try SystemCalls.fileSize(descriptor)
+            guard size > 0 else { throw ConveyorError.corruptSegment("the segment is empty (0 bytes)") }
+            let base = try SystemCalls.mapShared(descriptor, size: size)
+            return SharedSegment(base: base, size: size, descriptor: descriptor, name: name, unlinksName: false)
+        } catch {
+            SystemCalls.close(descriptor)
+            throw error
+        }
+    }
+
+    deinit {
+        SystemCalls.unmap(base, size: size)
+        SystemCalls.close(descriptor)
+        if unlinksName, let name { try? SystemCalls.shmUnlink(name) }
+    }
+
+    /// A name is one path component of printable ASCII, at most 200 bytes.
+    static func validateName(_ name: String) throws(ConveyorError) {
+        let bytes = Array(name.utf8)
+        guard !bytes.isEmpty, bytes.count <= 200, bytes != Array(".".utf8), bytes != Array("..".utf8),
+              bytes.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: "/") })
+        else {
+            throw .invalidArgument("'\(name)' is not a usable segment name: use 1 to 200 printable ASCII "
+                + "characters without '/' or spaces")
+        }
+    }
+
+    /// Names in /dev/shm that start with `prefix`.
+    static func namedSegments(prefix: String) -> [String] {
+        SystemCalls.directoryEntries(SystemCalls.sharedMemoryDirectory).filter { $0.hasPrefix(prefix) }.sorted()
+    }
+
+    /// Up to `count` leading bytes of the named segment, without mapping it
+    /// (so a short or hostile file cannot fault this process); nil if it cannot be opened.
+    static func peek(name: String, count: Int) -> [UInt8]? {
+        guard let descriptor = try? SystemCalls.shmOpen(name, create: false) else { return nil }
+        defer { SystemCalls.close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let read = bytes.withUnsafeMutableBytes { SystemCalls.readPrefix(descriptor, into: $0) }
+        return Array(bytes.prefix(read))
+    }
+
+    /// Removes the named segment `name`.
+    static func unlink(name: String) throws(ConveyorError) {
+        try validateName(name)
+        try SystemCalls.shmUnlink(name)
+    }
+}

@@ -1,0 +1,162 @@
+import CConveyor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Shared memory and files: memfd, POSIX shared memory objects, sizing,
+/// reservation, mapping, and the few file reads the ring needs (/proc).
+extension SystemCalls {
+    /// Where named POSIX shared memory objects live on Linux.
+    static let sharedMemoryDirectory = "/dev/shm"
+
+    /// A new anonymous memory file (close-on-exec); its descriptor.
+    static func memfdCreate(_ name: String) throws(ConveyorError) -> Int32 {
+        try retrying("memfd_create") { cconveyor_memfd_create(name, 1) }
+    }
+
+    /// Opens the POSIX shared memory object `name` (a leading "/" is added),
+    /// creating it exclusively with mode 0600 when `create` is set.
+    static func shmOpen(_ name: String, create: Bool) throws(ConveyorError) -> Int32 {
+        let flags = create ? (O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC) : (O_RDWR | O_CLOEXEC)
+        return try retrying("shm_open(\(name))") { shm_open("/" + name, flags, 0o600) }
+    }
+
+    /// Removes the POSIX shared memory object `name`.
+    static func shmUnlink(_ name: String) throws(ConveyorError) {
+        try retrying("shm_unlink(\(name))") { shm_unlink("/" + name) }
+    }
+
+    /// Sets the file's size.
+    static func truncate(_ descriptor: Int32, size: Int) throws(ConveyorError) {
+        try retrying("ftruncate") { ftruncate(descriptor, off_t(size)) }
+    }
+
+    /// Reserves `size` bytes of backing store now, so that running out of room
+    /// is an error here and never a SIGBUS on first touch. `path` names the
+    /// file system for the error.
+    ///
+    /// The size is first checked against the room there is (the file
+    /// system's free space, and the memory available), because tmpfs
+    /// fallocate would otherwise take memory until the OOM killer steps in.
+    static func reserve(_ descriptor: Int32, size: Int, path: String) throws(ConveyorError) {
+        let available = availableSharedMemory(descriptor)
+        if let available, size > available {
+            throw .insufficientSharedMemory(needed: size, available: available, path: path)
+        }
+        while true {
+            let code = posix_fallocate(descriptor, 0, off_t(size))
+            if code == 0 { return }
+            if code == EINTR { continue }
+            if code == ENOSPC || code == ENOMEM || code == EFBIG {
+                throw .insufficientSharedMemory(needed: size, available: available, path: path)
+            }
+            throw .systemCall(name: "posix_fallocate", errno: code)
+        }
+    }
+
+    /// The bytes a shared memory file can still grow by: the free space of
+    /// its file system (none is reported for memfd's internal mount), and at
+    /// most the memory available (MemAvailable + SwapFree); nil if unknown.
+    static func availableSharedMemory(_ descriptor: Int32) -> Int? {
+        var info = statvfs()
+        var fileSystem: Int?
+        if fstatvfs(descriptor, &info) == 0, info.f_blocks > 0 {
+            fileSystem = Int(info.f_bavail) * Int(info.f_frsize)
+        }
+        let memory = availableMemory()
+        switch (fileSystem, memory) {
+        case let (file?, memory?): return min(file, memory)
+        case let (file, memory): return file ?? memory
+        }
+    }
+
+    /// MemAvailable + SwapFree from /proc/meminfo, in bytes, or nil.
+    static func availableMemory() -> Int? {
+        guard let bytes = readSmallFile("/proc/meminfo", limit: 16384) else { return nil }
+        var total: Int?
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let text = String(decoding: line, as: UTF8.self)
+            guard text.hasPrefix("MemAvailable:") || text.hasPrefix("SwapFree:") else { continue }
+            let kibibytes = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            total = (total ?? 0) + kibibytes * 1024
+        }
+        return total
+    }
+
+    /// The file's size in bytes.
+    static func fileSize(_ descriptor: Int32) throws(ConveyorError) -> Int {
+        var info = stat()
+        try retrying("fstat") { fstat(descriptor, &info) }
+        return Int(info.st_size)
+    }
+
+    /// Maps `size` bytes of the file, shared and writable.
+    static func mapShared(_ descriptor: Int32, size: Int) throws(ConveyorError) -> UnsafeMutableRawPointer {
+        guard let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0),
+              address != MAP_FAILED
+        else { throw lastError("mmap") }
+        return address
+    }
+
+    /// Unmaps a mapping made by `mapShared`.
+    static func unmap(_ address: UnsafeMutableRawPointer, size: Int) {
+        _ = munmap(address, size)
+    }
+
+    /// Closes a descriptor. EINTR is not retried: on Linux the descriptor is gone either way.
+    static func close(_ descriptor: Int32) {
+        _ = Glibc.close(descriptor)
+    }
+
+    /// A close-on-exec duplicate of a descriptor.
+    static func duplicate(_ descriptor: Int32) throws(ConveyorError) -> Int32 {
+        try retrying("fcntl(F_DUPFD_CLOEXEC)") { fcntl(descriptor, F_DUPFD_CLOEXEC, 0) }
+    }
+
+    /// The names in a directory (without "." and ".."); empty when it cannot be read.
+    static func directoryEntries(_ path: String) -> [String] {
+        guard let directory = opendir(path) else { return [] }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != ".", name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Up to `limit` bytes of a small file (such as one in /proc), or nil when it cannot be opened.
+    static func readSmallFile(_ path: String, limit: Int = 4096) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: limit)
+        var filled = 0
+        while filled < limit {
+            let count = bytes.withUnsafeMutableBytes { raw in
+                read(descriptor, raw.baseAddress! + filled, limit - filled)
+            }
+            if count < 0, cconveyor_errno() == EINTR { continue }
+            if count <= 0 { break }
+            filled += count
+        }
+        return Array(bytes.prefix(filled))
+    }
+
+    /// Reads up to `count` bytes at offset 0 of a descriptor into `buffer`; how many were read.
+    static func readPrefix(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let count = pread(descriptor, buffer.baseAddress! + filled, buffer.count - filled, off_t(filled))
+            if count < 0, cconveyor_errno() == EINTR { continue }
+            if count <= 0 { break }
+            filled += count
+        }
+        return filled
+    }
+}

@@ -1,0 +1,147 @@
+import CConveyor
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Processes: spawning, signalling, reaping, pidfds, and /proc status.
+extension SystemCalls {
+    /// Starts `path` with `arguments` (argv[0] included) and the complete
+    /// `environment` ("KEY=value"); each descriptor in `inherit` stays open in
+    /// the child under the same number (glibc ≥ 2.29 clears close-on-exec for a
+    /// dup2 onto itself); each (source, target) in `redirect` is duplicated
+    /// onto `target` (such as 1 for stdout). Signal mask and dispositions are
+    /// reset to defaults.
+    static func spawn(
+        path: String, arguments: [String], environment: [String], inherit: [Int32],
+        redirect: [(source: Int32, target: Int32)] = []
+    ) throws(ConveyorError) -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        for descriptor in inherit {
+            posix_spawn_file_actions_adddup2(&actions, descriptor, descriptor)
+        }
+        for (source, target) in redirect {
+            posix_spawn_file_actions_adddup2(&actions, source, target)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGCHLD] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
+        guard code == 0 else { throw .systemCall(name: "posix_spawn(\(path))", errno: code) }
+        return pid
+    }
+
+    /// This process's environment as "KEY=value" strings.
+    static func currentEnvironment() -> [String] {
+        var result: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            result.append(String(cString: entry))
+            cursor += 1
+        }
+        return result
+    }
+
+    /// Sends `signal` to `pid`.
+    static func kill(_ pid: pid_t, _ signal: Int32) throws(ConveyorError) {
+        try retrying("kill(\(pid), \(signal))") { Glibc.kill(pid, signal) }
+    }
+
+    /// Reaps `pid` if it has ended (non-blocking); its raw wait status, or nil while it runs.
+    static func reap(_ pid: pid_t) throws(ConveyorError) -> Int32? {
+        var status: Int32 = 0
+        let result = try retrying("waitpid(\(pid))") { waitpid(pid, &status, WNOHANG) }
+        return result == 0 ? nil : status
+    }
+
+    /// A pidfd for `pid`: readable once the process has ended.
+    static func pidfdOpen(_ pid: pid_t) throws(ConveyorError) -> Int32 {
+        try retrying("pidfd_open(\(pid))") { cconveyor_pidfd_open(pid) }
+    }
+
+    /// Waits up to `timeoutMilliseconds` (negative: forever) until one of
+    /// `descriptors` is readable; the indices of the readable ones.
+    static func pollReadable(_ descriptors: [Int32], timeoutMilliseconds: Int32) throws(ConveyorError) -> [Int] {
+        var entries = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        try retrying("poll") { poll(&entries, nfds_t(entries.count), timeoutMilliseconds) }
+        return entries.indices.filter { entries[$0].revents != 0 }
+    }
+
+    /// This process's id.
+    static func processID() -> pid_t { getpid() }
+
+    /// The parent's process id.
+    static func parentProcessID() -> pid_t { getppid() }
+
+    /// Asks the kernel to send `signal` to this process when its parent thread ends.
+    static func setParentDeathSignal(_ signal: Int32) throws(ConveyorError) {
+        try retrying("prctl(PR_SET_PDEATHSIG)") { cconveyor_set_parent_death_signal(signal) }
+    }
+
+    /// Ends this process at once with `code`, running no atexit handlers.
+    static func exitImmediately(_ code: Int32) -> Never { _exit(code) }
+
+    /// What /proc/PID/stat says about a process.
+    struct ProcessStatus: Equatable {
+        /// The state letter: R, S, D running or sleeping; T, t stopped; Z zombie; X dead.
+        var state: UInt8
+        /// Start time in clock ticks after boot (field 22): with the pid, it names one process.
+        var startTime: UInt64
+        /// For a zombie, the raw wait status (field 52).
+        var exitCode: Int32?
+    }
+
+    /// The status of `pid` from /proc, or nil when no such process exists.
+    static func processStatus(_ pid: pid_t) -> ProcessStatus? {
+        guard pid > 0, let bytes = readSmallFile("/proc/\(pid)/stat") else { return nil }
+        // The command name (field 2) may hold spaces and parentheses: fields resume after the last ')'.
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count > 19, let state = fields[0].first,
+              let startTime = UInt64(String(decoding: fields[19], as: UTF8.self))
+        else { return nil }
+        var exitCode: Int32?
+        if state == UInt8(ascii: "Z"), fields.count > 49 {
+            exitCode = Int32(String(decoding: fields[49].prefix { $0 != 10 }, as: UTF8.self))
+        }
+        return ProcessStatus(state: state, startTime: startTime, exitCode: exitCode)
+    }
+
+    /// Decodes a raw wait status into (exited?, code or signal).
+    static func decodeWaitStatus(_ status: Int32) -> (exited: Bool, value: Int32) {
+        if cconveyor_wifexited(status) != 0 { return (true, cconveyor_wexitstatus(status)) }
+        return (false, cconveyor_wtermsig(status))
+    }
+
+    /// The conventional name of a signal, such as "SIGKILL".
+    static func signalName(_ signal: Int32) -> String {
+        let names: [Int32: String] = [
+            SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP",
+            SIGABRT: "SIGABRT", SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1",
+            SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2", SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM",
+            SIGCHLD: "SIGCHLD", SIGCONT: "SIGCONT", SIGSTOP: "SIGSTOP", SIGTSTP: "SIGTSTP", SIGXCPU: "SIGXCPU",
+            SIGXFSZ: "SIGXFSZ", SIGSYS: "SIGSYS",
+        ]
+        return names[signal] ?? "signal \(signal)"
+    }
+}

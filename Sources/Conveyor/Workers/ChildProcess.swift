@@ -1,0 +1,168 @@
+import Synchronization
+
+/// A child process started with `posix_spawn` (never `fork`, which is unsafe
+/// in a multithreaded Swift process), with a pidfd to wait on and reaping
+/// that never blocks unless asked to.
+///
+/// A child does not outlive its handle: when the last reference goes, a child
+/// still running is killed (SIGKILL) and reaped, so no zombie or orphan stays.
+///
+/// ```swift
+/// let child = try ChildProcess.spawn(arguments: ["worker", "3"],
+///                                    environment: ["RING_FD": "\(fd)"], inheriting: [fd])
+/// let status = try child.wait(timeout: .seconds(10))
+/// print(status)   // "exited with status 0" or "killed by signal 9 (SIGKILL)"
+/// ```
+public final class ChildProcess: Sendable {
+    /// How a process ended.
+    public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
+        /// It exited with this status code.
+        case exited(Int32)
+        /// A signal ended it.
+        case signaled(Int32)
+
+        /// Decodes a raw status from waitpid.
+        init(rawWaitStatus status: Int32) {
+            let (exited, value) = SystemCalls.decodeWaitStatus(status)
+            self = exited ? .exited(value) : .signaled(value)
+        }
+
+        /// "exited with status 3" or "killed by signal 9 (SIGKILL)".
+        public var description: String {
+            switch self {
+            case let .exited(code): "exited with status \(code)"
+            case let .signaled(signal): "killed by signal \(signal) (\(SystemCalls.signalName(signal)))"
+            }
+        }
+    }
+
+    /// SIGKILL's number, the default signal of `kill(_:)`.
+    public static let killSignal: Int32 = 9
+
+    /// The child's process id.
+    public let pid: Int32
+    /// A pidfd: becomes readable when the child ends. Owned by this handle.
+    private let pidfd: Int32
+    /// The status once reaped.
+    private let reaped = Mutex<ExitStatus?>(nil)
+
+    private init(pid: Int32, pidfd: Int32) {
+        self.pid = pid
+        self.pidfd = pidfd
+    }
+
+    /// Starts `executable` (by default this program, /proc/self/exe) with
+    /// `arguments` (not including argv[0]). The child gets this process's
+    /// environment plus `environment` (which overrides), and keeps each
+    /// descriptor in `inheriting` open under the same number; every other
+    /// close-on-exec descriptor is closed in the child. `standardOutput` and
+    /// `standardError`, when given, replace the child's stdout and stderr.
+    public static func spawn(
+        executable: String = "/proc/self/exe",
+        arguments: [String] = [],
+        environment: [String: String] = [:],
+        inheriting: [Int32] = [],
+        standardOutput: Int32? = nil,
+        standardError: Int32? = nil
+    ) throws(ConveyorError) -> ChildProcess {
+        var merged = SystemCalls.currentEnvironment().filter { entry in
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            return environment[key] == nil
+        }
+        merged += environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        var redirect: [(source: Int32, target: Int32)] = []
+        if let standardOutput { redirect.append((standardOutput, 1)) }
+        if let standardError { redirect.append((standardError, 2)) }
+        let pid = try SystemCalls.spawn(
+            path: executable, arguments: [executable] + arguments, environment: merged,
+            inherit: inheriting, redirect: redirect)
+        do {
+            let pidfd = try SystemCalls.pidfdOpen(pid)
+            return ChildProcess(pid: pid, pidfd: pidfd)
+        } catch {
+            try? SystemCalls.kill(pid, ChildProcess.killSignal)
+            while (try? SystemCalls.reap(pid)) == nil {}
+            throw error
+        }
+    }
+
+    deinit {
+        if exitStatus == nil {
+            try? SystemCalls.kill(pid, ChildProcess.killSignal)
+            _ = try? wait(timeout: .seconds(10))
+        }
+        SystemCalls.close(pidfd)
+    }
+
+    /// The status if the child has ended (it is reaped then), or nil while it runs. Never blocks.
+    public var exitStatus: ExitStatus? {
+        reaped.withLock { status in
+            if let status { return status }
+            guard let raw = try? SystemCalls.reap(pid) else { return nil }
+            let decoded = ExitStatus(rawWaitStatus: raw)
+            status = decoded
+            ChildProcess.record(pid: pid, status: decoded)
+            return decoded
+        }
+    }
+
+    /// Whether the child is still running (a stopped child counts as running).
+    public var isRunning: Bool { exitStatus == nil }
+
+    /// Waits until the child ends, up to `timeout` (nil: no limit), and reaps it.
+    public func wait(timeout: Duration?) throws(ConveyorError) -> ExitStatus {
+        let deadline = Deadline.after(timeout)
+        while true {
+            if let status = exitStatus { return status }
+            var slice: Int32 = 1000
+            if let deadline {
+                let remaining = deadline.remainingNanoseconds
+                if remaining <= 0 { throw .timedOut(operation: "waiting for process \(pid)", after: timeout ?? .zero) }
+                slice = Int32(min(Int64(slice), remaining / 1_000_000 + 1))
+            }
+            _ = try SystemCalls.pollReadable([pidfd], timeoutMilliseconds: slice)
+        }
+    }
+
+    /// Sends `signal` (default SIGKILL) unless the child was already reaped.
+    public func kill(_ signal: Int32 = ChildProcess.killSignal) throws(ConveyorError) {
+        try reaped.withLock { status throws(ConveyorError) in
+            // After reaping, the pid may name another process: never signal it.
+            guard status == nil else { return }
+            try SystemCalls.kill(pid, signal)
+        }
+    }
+
+    // MARK: - Statuses of reaped children, for code that only knows a pid
+
+    private static let recorded = Mutex<[Int32: ExitStatus]>([:])
+
+    private static func record(pid: Int32, status: ExitStatus) {
+        recorded.withLock { table in
+            if table.count >= 4096 { table.removeAll() }
+            table[pid] = status
+        }
+    }
+
+    /// How the process `pid` ended, if this process spawned and reaped it
+    /// through a `ChildProcess`, or if it is a zombie whose status /proc shows;
+    /// nil when that cannot be known (it was not this process's child).
+    public static func knownExitStatus(of pid: Int32) -> ExitStatus? {
+        if let status = recorded.withLock({ $0[pid] }) { return status }
+        if let status = SystemCalls.processStatus(pid), status.state == UInt8(ascii: "Z"),
+           let code = status.exitCode {
+            return ExitStatus(rawWaitStatus: code)
+        }
+        return nil
+    }
+
+    /// Makes this process receive SIGKILL when its parent ends (PR_SET_PDEATHSIG),
+    /// and exits at once if the parent is already gone (`expectedParent`
+    /// differs from the current parent). Call first thing in a worker's main.
+    public static func bindLifetimeToParent(expectedParent: Int32? = nil) throws(ConveyorError) {
+        try SystemCalls.setParentDeathSignal(ChildProcess.killSignal)
+        if let expectedParent, SystemCalls.parentProcessID() != expectedParent {
+            SystemCalls.exitImmediately(70)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import Conveyor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The program the tests spawn as a real producer or consumer process.
+///
+///     conveyor-test-helper produce  --start S --count C [--lane L] [--delay-us D] [--exit-code N] [--hold]
+///     conveyor-test-helper consume  --count C [--timeout-ms T]
+///     conveyor-test-helper hold-lease
+///     conveyor-test-helper attach
+///     conveyor-test-helper create-named     (creates a named ring, prints its name, waits to be killed)
+///
+/// Every command attaches to the ring named by `--name NAME`, or by the
+/// descriptor in `--fd N` or $CONVEYOR_RING_FD, expecting the test schema
+/// `--floats F --ints I` (defaults 64 and 4). Item k holds rows(k) float
+/// rows and I ints, every value equal to k (see `rows`), so any torn or
+/// stale write shows. Output: one line of "key value" pairs; errors go to
+/// stderr with exit status 2.
+@main
+struct Helper {
+    static func main() {
+        var options = Options(CommandLine.arguments.dropFirst())
+        do {
+            try ChildProcess.bindLifetimeToParent()
+            let schema = try Schema([Field("f", .float32, shape: [options.int("--floats", 64)]),
+                                     Field("i", .int32, shape: [options.int("--ints", 4)])])
+            if options.command == "create-named" {
+                // A creator that the test kills: its named segment is left behind.
+                let ring = try SharedRing.create(schema: schema, lanes: 1, slotsPerLane: 2, naming: .named(nil))
+                say("created \(ring.name ?? "")")
+                while true { sleep(60) }
+            }
+            let ring: SharedRing
+            if let name = options.string("--name") {
+                ring = try SharedRing.attach(name: name, expecting: schema)
+            } else {
+                let fd = options.int("--fd", Int(getenv("CONVEYOR_RING_FD").flatMap { Int32(String(cString: $0)) } ?? -1))
+                ring = try SharedRing.attach(descriptor: Int32(fd), expecting: schema)
+            }
+            switch options.command {
+            case "produce": try produce(ring, &options)
+            case "consume": try consume(ring, &options)
+            case "hold-lease": try holdLease(ring)
+            case "attach": say("attached lanes \(ring.laneCount)")
+            default: throw ConveyorError.invalidArgument("unknown command '\(options.command)'")
+            }
+        } catch {
+            say("helper: \(error)", to: 2)
+            exit(2)
+        }
+    }
+
+    /// Float rows of item k: varies from 1 to the maximum, so lengths are exercised.
+    static func rows(_ k: Int, maximum: Int) -> Int { 1 + k % maximum }
+
+    static func produce(_ ring: SharedRing, _ options: inout Options) throws {
+        let hold = options.flag("--hold")
+        try produceItems(ring, options, holdWhenDone: hold)
+        // The producer was released above: a clean exit frees its lane, and no death is reported.
+        exit(0)
+    }
+
+    static func produceItems(_ ring: SharedRing, _ options: Options, holdWhenDone: Bool) throws {
+        let producer = try ring.producer(lane: options.optionalInt("--lane"))
+        let start = options.int("--start", 0), count = options.int("--count", 0)
+        let delay = options.int("--delay-us", 0)
+        say("claimed lane \(producer.lane)")
+        for k in start..<(start + count) {
+            if delay > 0 { usleep(UInt32(delay)) }
+            var writer = try producer.reserve(timeout: .seconds(60))
+            let floats = rows(k, maximum: ring.schema.fields[0].maxRows)
+            try writer.withMutableSpan(of: 0, as: Float.self) { span in
+                for index in 0..<floats { span[index] = Float(k) }
+            }
+            try writer.withMutableSpan(of: 1, as: Int32.self) { span in
+                for index in span.indices { span[index] = Int32(k) }
+            }
+            try writer.setRows(floats, of: 0)
+            try writer.commit()
+        }
+        say("produced \(count)")
+        // Exiting here, with the lane still claimed, is a producer that died.
+        if let code = options.optionalInt("--exit-code") { exit(Int32(code)) }
+        // Holding keeps the lane claimed: a producer that is alive but idle.
+        if holdWhenDone { while true { sleep(60) } }
+    }
+
+    static func consume(_ ring: SharedRing, _ options: inout Options) throws {
+        let consumer = try ring.consumer()
+        let count = options.int("--count", 0)
+        let timeout = Duration.milliseconds(options.int("--timeout-ms", 20_000))
+        var corrupt = 0
+        for _ in 0..<count {
+            let lease = try consumer.next(timeout: timeout)
+            let k = try lease.withSpan(of: 1, as: Int32.self) { Int($0[0]) }
+            let good = try lease.rows(of: 0) == rows(k, maximum: ring.schema.fields[0].maxRows)
+                && lease.withSpan(of: 0, as: Float.self) { span in span.indices.allSatisfy { span[$0] == Float(k) } }
+                && lease.withSpan(of: 1, as: Int32.self) { span in span.indices.allSatisfy { span[$0] == Int32(k) } }
+            if !good { corrupt += 1 }
+        }
+        say("consumed \(count) corrupt \(corrupt)")
+    }
+
+    /// Leases one item and keeps it until killed: a consumer that dies holding a slot.
+    static func holdLease(_ ring: SharedRing) throws {
+        let consumer = try ring.consumer()
+        let lease = try consumer.next(timeout: .seconds(30))
+        say("holding lane \(lease.lane) position \(lease.position)")
+        while true { sleep(60) }
+    }
+}
+
+/// Writes one line, unbuffered, to descriptor `fd` (1: stdout, 2: stderr).
+func say(_ line: String, to fd: Int32 = 1) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+}
+
+/// A tiny argument reader: the command, then "--key value" pairs and flags.
+struct Options {
+    var command: String
+    var rest: [String]
+
+    init(_ arguments: ArraySlice<String>) {
+        command = arguments.first ?? ""
+        rest = Array(arguments.dropFirst())
+    }
+
+    func string(_ key: String) -> String? {
+        guard let index = rest.firstIndex(of: key), index + 1 < rest.count else { return nil }
+        return rest[index + 1]
+    }
+
+    func optionalInt(_ key: String) -> Int? { string(key).flatMap { Int($0) } }
+
+    func int(_ key: String, _ fallback: Int) -> Int { optionalInt(key) ?? fallback }
+
+    func flag(_ key: String) -> Bool { rest.contains(key) }
+}

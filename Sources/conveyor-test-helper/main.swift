@@ -1,2 +1,0 @@
-import Conveyor
-print("helper")

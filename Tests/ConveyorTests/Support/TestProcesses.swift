@@ -1,0 +1,148 @@
+import Testing
+@testable import Conveyor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The ring schema the helper uses: "f" f32[floats] and "i" i32[ints].
+func helperSchema(floats: Int = 64, ints: Int = 4) throws -> Schema {
+    try Schema([Field("f", .float32, shape: [floats]), Field("i", .int32, shape: [ints])])
+}
+
+/// Float rows of helper item k (the same rule as the helper's `rows`).
+func helperRows(_ k: Int, maximum: Int) -> Int { 1 + k % maximum }
+
+/// The helper executable beside the test binary (.build/debug/conveyor-test-helper).
+let helperPath: String = {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let exe = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    // The test binary is .build/<config>/<Package>PackageTests.xctest (a file on Linux).
+    var directory = exe
+    while let slash = directory.lastIndex(of: "/") {
+        directory = String(directory[..<slash])
+        if access(directory + "/conveyor-test-helper", X_OK) == 0 { return directory + "/conveyor-test-helper" }
+    }
+    return "conveyor-test-helper"
+}()
+
+/// A running helper process with its output captured in an unlinked temporary file.
+final class HelperProcess {
+    let child: ChildProcess
+    private let output: Int32
+    private let errors: Int32
+
+    /// Spawns the helper with `arguments`; `ring` (when given) is inherited as $CONVEYOR_RING_FD.
+    init(_ arguments: [String], ring: SharedRing? = nil) throws {
+        output = HelperProcess.temporaryFile()
+        errors = HelperProcess.temporaryFile()
+        var environment: [String: String] = [:]
+        var inherit: [Int32] = []
+        if let ring {
+            environment["CONVEYOR_RING_FD"] = "\(ring.descriptor)"
+            inherit.append(ring.descriptor)
+        }
+        child = try ChildProcess.spawn(executable: helperPath, arguments: arguments, environment: environment,
+                                       inheriting: inherit, standardOutput: output, standardError: errors)
+    }
+
+    deinit {
+        try? child.kill()
+        _ = try? child.wait(timeout: .seconds(10))
+        close(output)
+        close(errors)
+    }
+
+    var pid: Int32 { child.pid }
+
+    /// Everything the helper printed so far.
+    var stdout: String { HelperProcess.contents(output) }
+    var stderr: String { HelperProcess.contents(errors) }
+
+    /// Waits until the output holds a line starting with `prefix`; that line.
+    func waitForLine(_ prefix: String, timeout: Duration = .seconds(30)) throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = stdout.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) { return String(line) }
+            if !child.isRunning, !stdout.contains(prefix) {
+                throw HelperFailure(message: "helper ended before printing '\(prefix)': \(stderr)")
+            }
+            usleep(1000)
+        }
+        throw HelperFailure(message: "helper printed no '\(prefix)' within \(timeout): \(stdout) \(stderr)")
+    }
+
+    private static func temporaryFile() -> Int32 {
+        var template = Array("/tmp/conveyor-test-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+        return fd
+    }
+
+    private static func contents(_ fd: Int32) -> String {
+        var bytes = [UInt8](repeating: 0, count: 1 << 16)
+        let count = pread(fd, &bytes, bytes.count, 0)
+        return String(decoding: bytes.prefix(max(0, count)), as: UTF8.self)
+    }
+}
+
+struct HelperFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Resources a ring test may leak: descriptors for ring segments and pidfds,
+/// and ring segments in /dev/shm. Counting only these keeps the check exact
+/// while unrelated tests run in parallel.
+struct RingResources: Equatable, CustomStringConvertible {
+    var descriptors: [String]
+    var segments: [String]
+
+    static func now() -> RingResources {
+        var descriptors: [String] = []
+        for name in SystemCalls.directoryEntries("/proc/self/fd") {
+            var buffer = [CChar](repeating: 0, count: 512)
+            let count = readlink("/proc/self/fd/\(name)", &buffer, buffer.count - 1)
+            guard count > 0 else { continue }
+            let target = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if target.contains("conveyor-ring") || target.contains("pidfd") { descriptors.append(target) }
+        }
+        return RingResources(descriptors: descriptors.sorted(),
+                             segments: SharedSegment.namedSegments(prefix: SharedRing.namePrefix))
+    }
+
+    var description: String { "descriptors \(descriptors), segments \(segments)" }
+}
+
+/// Runs `body` and checks that it left no ring descriptor, pidfd or segment behind.
+func expectNoLeaks(_ body: () throws -> Void) throws {
+    let before = RingResources.now()
+    try body()
+    let after = RingResources.now()
+    #expect(after.descriptors.count <= before.descriptors.count, "leaked: \(after) (before: \(before))")
+    #expect(Set(after.segments).subtracting(before.segments).isEmpty, "leaked: \(after) (before: \(before))")
+}
+
+/// Checks helper items: contents, duplicates, and which were seen.
+struct ItemChecker {
+    var seen = Set<Int>()
+    var corrupt = 0
+    var duplicated = 0
+    var checked = 0
+
+    /// Checks one leased item and returns its k.
+    @discardableResult
+    mutating func check(_ lease: borrowing RingLease) throws -> Int {
+        checked += 1
+        let k = try lease.withSpan(of: 1, as: Int32.self) { Int($0[0]) }
+        let maximum = lease.schema.fields[0].maxRows
+        let good = try lease.rows(of: 0) == helperRows(k, maximum: maximum)
+            && lease.withSpan(of: 0, as: Float.self) { span in span.indices.allSatisfy { span[$0] == Float(k) } }
+            && lease.withSpan(of: 1, as: Int32.self) { span in span.indices.allSatisfy { span[$0] == Int32(k) } }
+        if !good { corrupt += 1 }
+        if !seen.insert(k).inserted { duplicated += 1 }
+        return k
+    }
+}
