@@ -1,0 +1,73 @@
+/// Collation straight into a shared-ring slot: what the process backend's
+/// workers will do. The slot's schema is `batchSchema`; every sample is
+/// written in place through the same `SampleWriter` the array collation uses.
+extension BatchLayout {
+    /// Collates the samples at `indices` of `dataset` into the reserved slot
+    /// of `writer`, whose ring must have `batchSchema`: each field's first
+    /// `indices.count` rows hold the samples (zero beyond their rows), the
+    /// "<name>.rows" fields their row counts. The caller commits.
+    public func collate<D: SchemaDataset>(
+        _ dataset: D, indices: ArraySlice<Int>, context: SampleContext, into writer: inout RingWriter
+    ) throws {
+        let expected = try batchSchema
+        guard writer.schema == expected else {
+            throw ConveyorError.schemaMismatch(expected: expected.description, found: writer.schema.description)
+        }
+        guard indices.count <= batchSize else {
+            throw ConveyorError.invalidArgument("\(indices.count) samples do not fit a batch of \(batchSize)")
+        }
+        let fieldCount = sampleSchema.fields.count
+        var rows = [[Int32]](repeating: [Int32](repeating: 0, count: batchSize), count: fieldCount)
+        try BatchLayout.withRawFields(of: writer, fields: 0..<fieldCount) { buffers in
+            for (field, buffer) in buffers.enumerated() {
+                let used = byteCount(ofField: field, samples: indices.count)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[0..<used]).initializeMemory(as: UInt8.self, repeating: 0)
+            }
+            for (position, index) in indices.enumerated() {
+                var sampleWriter = self.writer(forSample: position, fieldBuffers: buffers)
+                try context.blaming(index: index) { try dataset.write(sampleAt: index, context: context, into: &sampleWriter) }
+                for field in 0..<fieldCount { rows[field][position] = Int32(sampleWriter.rows[field]) }
+            }
+        }
+        for field in 0..<fieldCount {
+            try writer.withUnsafeMutableBufferPointer(of: fieldCount + field, as: Int32.self) { counts in
+                _ = counts.initialize(from: rows[field])
+            }
+            try writer.setRows(indices.count, of: field)
+            try writer.setRows(indices.count, of: fieldCount + field)
+        }
+    }
+
+    /// Lends the slot memory of `fields` of `writer`, as raw bytes, to `body` at once.
+    private static func withRawFields(
+        of writer: borrowing RingWriter, fields: Range<Int>, lent: [UnsafeMutableRawBufferPointer] = [],
+        _ body: ([UnsafeMutableRawBufferPointer]) throws -> Void
+    ) throws {
+        guard let field = fields.first else { return try body(lent) }
+        try withRawField(field, of: writer) { buffer in
+            try withRawFields(of: writer, fields: fields.dropFirst(), lent: lent + [buffer], body)
+        }
+    }
+
+    /// Lends field `field` of `writer` as raw bytes, whatever its dtype.
+    private static func withRawField(
+        _ field: Int, of writer: borrowing RingWriter, _ body: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) throws {
+        func lend<Scalar: TensorScalar>(_ type: Scalar.Type) throws {
+            try writer.withUnsafeMutableBufferPointer(of: field, as: type) { try body(UnsafeMutableRawBufferPointer($0)) }
+        }
+        switch writer.schema.fields[field].dtype {
+        case .uint8: try lend(UInt8.self)
+        case .int8: try lend(Int8.self)
+        case .int16: try lend(Int16.self)
+        case .uint16: try lend(UInt16.self)
+        case .int32: try lend(Int32.self)
+        case .uint32: try lend(UInt32.self)
+        case .int64: try lend(Int64.self)
+        case .uint64: try lend(UInt64.self)
+        case .float16: try lend(Float16.self)
+        case .float32: try lend(Float.self)
+        case .float64: try lend(Double.self)
+        }
+    }
+}
