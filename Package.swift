@@ -31,8 +31,14 @@ let package = Package(
             ]
         ),
         // A small program the tests spawn as a real producer or consumer process.
-        .executableTarget(name: "conveyor-test-helper", dependencies: ["Conveyor"]),
-        .testTarget(name: "ConveyorTests", dependencies: ["Conveyor", "conveyor-test-helper"]),
+        // The example program of the README's "Process workers": built with the package, run by the tests.
+        .executableTarget(name: "conveyor-example", dependencies: ["Conveyor"]),
+        .executableTarget(name: "conveyor-test-helper", dependencies: ["Conveyor", "ConveyorTestDatasets"]),
+        // Datasets the tests and the helper (their worker processes) both know.
+        .target(name: "ConveyorTestDatasets", dependencies: ["Conveyor"], path: "Tests/ConveyorTestDatasets"),
+        .testTarget(
+            name: "ConveyorTests",
+            dependencies: ["Conveyor", "ConveyorTestDatasets", "conveyor-test-helper", "conveyor-example"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Conveyor
+import ConveyorTestDatasets
 
 #if canImport(Glibc)
 import Glibc
@@ -11,6 +12,10 @@ import Glibc
 ///     conveyor-test-helper hold-lease
 ///     conveyor-test-helper attach
 ///     conveyor-test-helper create-named     (creates a named ring, prints its name, waits to be killed)
+///     conveyor-test-helper loader-consume   (a DataLoader with 2 worker processes: prints "workers PID PID", then
+///                                            reads batches slowly until killed)
+///
+/// It hosts DataLoader worker processes too: `main` calls the bootstrap first.
 ///
 /// Every command attaches to the ring named by `--name NAME`, or by the
 /// descriptor in `--fd N` or $CONVEYOR_RING_FD, expecting the test schema
@@ -21,9 +26,11 @@ import Glibc
 @main
 struct Helper {
     static func main() {
+        WorkerProcess.bootstrap(datasets: ProbeDataset.self)
         var options = Options(CommandLine.arguments.dropFirst())
         do {
             try ChildProcess.bindLifetimeToParent()
+            if options.command == "loader-consume" { try loaderConsume() }
             let schema = try Schema([Field("f", .float32, shape: [options.int("--floats", 64)]),
                                      Field("i", .int32, shape: [options.int("--ints", 4)])])
             if options.command == "create-named" {
@@ -49,6 +56,20 @@ struct Helper {
         } catch {
             say("helper: \(error)", to: 2)
             exit(2)
+        }
+    }
+
+    /// A consumer with worker processes, for the test that kills it.
+    static func loaderConsume() throws -> Never {
+        let loader = try DataLoader(
+            describedBy: ProbeDataset(count: 1_000_000, sleepMicroseconds: 1000),
+            LoaderConfiguration(batchSize: 4, workers: .processes(2)))
+        var batches = loader.makeBatchIterator()
+        _ = try batches.next()
+        say("workers " + loader.workerProcessIDs.map(String.init).joined(separator: " "))
+        while true {
+            _ = try batches.next()
+            usleep(10_000)
         }
     }
 

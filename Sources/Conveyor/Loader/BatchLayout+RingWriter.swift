@@ -3,14 +3,16 @@
 /// written in place through the same `SampleWriter` the array collation uses.
 extension BatchLayout {
     /// Collates the samples at `indices` of `dataset` into the reserved slot
-    /// of `writer`, whose ring must have `batchSchema`: each field's first
+    /// of `writer`, whose ring's schema must begin with the fields of
+    /// `batchSchema` (any fields after them are left alone): each field's first
     /// `indices.count` rows hold the samples (zero beyond their rows), the
     /// "<name>.rows" fields their row counts. The caller commits.
     public func collate<D: SchemaDataset>(
         _ dataset: D, indices: ArraySlice<Int>, context: SampleContext, into writer: inout RingWriter
     ) throws {
         let expected = try batchSchema
-        guard writer.schema == expected else {
+        // The slot may carry fields of its own after the batch's (the process backend's tag).
+        guard Array(writer.schema.fields.prefix(expected.fields.count)) == expected.fields else {
             throw ConveyorError.schemaMismatch(expected: expected.description, found: writer.schema.description)
         }
         guard indices.count <= batchSize else {

@@ -31,22 +31,26 @@ public final class DataLoader<Output: Sendable>: Sendable {
     public let datasetCount: Int
 
     private let make: BatchMaker<Output>
-    private let pool: ThreadWorkerPool?
+    private let workers: (any LoaderWorkers<Output>)?
     private let recorder: LoaderStatsRecorder
     private let control: Locked<Control>
 
     private struct Control: Sendable {
         var position: LoaderPosition
-        var run: EpochRun<Output>?
+        var run: (any EpochSource<Output>)?
         var stopped = false
     }
 
     /// The seed in use (the state's when resumed).
     public var seed: UInt64 { configuration.seed }
 
+    /// Makes the process backend's workers for a configuration; nil when the
+    /// dataset cannot be made in a worker process.
+    typealias ProcessWorkersFactory = (LoaderConfiguration) throws(ConveyorError) -> any LoaderWorkers<Output>
+
     init(
         datasetCount: Int, configuration: LoaderConfiguration, resumingFrom state: LoaderState?,
-        make: @escaping BatchMaker<Output>
+        make: @escaping BatchMaker<Output>, processWorkers: ProcessWorkersFactory? = nil
     ) throws(ConveyorError) {
         var configuration = configuration
         if let state { configuration.seed = state.seed }
@@ -66,8 +70,21 @@ public final class DataLoader<Output: Sendable>: Sendable {
         self.configuration = configuration
         self.datasetCount = datasetCount
         self.make = make
-        self.pool = configuration.workers.workerCount > 0 ? try ThreadWorkerPool(count: configuration.workers.workerCount) : nil
-        self.recorder = LoaderStatsRecorder(label: configuration.label, busyClocks: pool?.busyClocks ?? [])
+        switch configuration.workers {
+        case .inline:
+            workers = nil
+        case let .threads(count):
+            workers = ThreadLoaderWorkers(
+                pool: try ThreadWorkerPool(count: count), make: make, configuration: configuration)
+        case .processes:
+            guard let processWorkers else {
+                throw .invalidArgument(
+                    "worker processes need a dataset they can make themselves: a SchemaDataset that is a "
+                        + "DatasetDescription (DataLoader(describedBy:)); use .threads(n) for this dataset")
+            }
+            workers = try processWorkers(configuration)
+        }
+        self.recorder = LoaderStatsRecorder(label: configuration.label, busyClocks: workers?.busyClocks ?? [])
         self.control = Locked(Control(position: position))
     }
 
@@ -87,6 +104,10 @@ public final class DataLoader<Output: Sendable>: Sendable {
         return recorder.snapshot(queueDepths: depths)
     }
 
+    /// The process ids of the worker processes (`.processes`), by worker
+    /// index; empty for the other backends.
+    public var workerProcessIDs: [Int32] { workers?.processIDs ?? [] }
+
     /// The stats of every epoch iterated to its end, oldest first.
     public var epochHistory: [LoaderStats] { recorder.epochHistory }
 
@@ -99,7 +120,7 @@ public final class DataLoader<Output: Sendable>: Sendable {
             return control.run
         }
         run?.cancel()
-        pool?.shutDown()
+        workers?.shutDown()
     }
 
     /// Starts an iteration: the plan of its epoch and, with workers, the run
@@ -119,12 +140,8 @@ public final class DataLoader<Output: Sendable>: Sendable {
                     control.position.exhausted(epoch: epoch)
                     return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: nil)
                 }
-                guard let pool else { return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: nil) }
-                let run = try EpochRun<Output>(
-                    plan: plan, firstBatch: firstBatch, workerCount: pool.count, prefetch: configuration.prefetch,
-                    delivery: configuration.delivery)
-                let (seed, make, clocks) = (configuration.seed, make, pool.busyClocks)
-                try pool.submit { worker in run.produce(worker: worker, seed: seed, make: make, busy: clocks[worker]) }
+                guard let workers else { return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: nil) }
+                let run = try workers.startIteration(plan: plan, firstBatch: firstBatch)
                 control.run = run
                 return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: run)
             }
@@ -146,7 +163,7 @@ public final class DataLoader<Output: Sendable>: Sendable {
     }
 
     /// Records a delivered batch.
-    func recordDelivery(_ batch: Int, of plan: BatchPlan, waitedNanoseconds: Int64, run: EpochRun<Output>?) {
+    func recordDelivery(_ batch: Int, of plan: BatchPlan, waitedNanoseconds: Int64, run: (any EpochSource<Output>)?) {
         let completed = control.withLock {
             $0.position.delivered(batch, ofEpoch: plan.epoch, batchCount: plan.batchCount)
         }
@@ -182,13 +199,64 @@ extension DataLoader {
 
     /// A loader of `dataset` whose batches are collated (`TensorBatch`): one
     /// contiguous tensor `[B, …]` per field, each sample written in place.
+    /// With `.processes(n)`, the dataset must also be a registered
+    /// `DatasetDescription` (as `SyntheticImageDataset` is); see
+    /// `init(describedBy:_:resumingFrom:)`.
     public convenience init<D: SchemaDataset>(
         collating dataset: D, _ configuration: LoaderConfiguration, resumingFrom state: LoaderState? = nil
     ) throws(ConveyorError) where Output == TensorBatch {
         let layout = try BatchLayout(sampleSchema: dataset.schema, batchSize: Swift.max(1, configuration.batchSize))
-        try self.init(datasetCount: dataset.count, configuration: configuration, resumingFrom: state) {
-            plan, batch, context in
+        let processWorkers = (dataset as? any DatasetDescription).map { description in
+            DataLoader.processWorkers(for: description, datasetCount: dataset.count, layout: layout)
+        }
+        try self.init(
+            datasetCount: dataset.count, configuration: configuration, resumingFrom: state,
+            make: DataLoader.collator(dataset, layout), processWorkers: processWorkers)
+    }
+
+    /// A loader of the dataset `description` makes, with collated batches:
+    /// the form every backend takes, and the one `.processes(n)` needs, since
+    /// each worker process makes the dataset from its description itself.
+    /// The description's type must be registered (pass it to
+    /// `WorkerProcess.bootstrap(datasets:)` first thing in `main`).
+    ///
+    /// ```swift
+    /// let loader = try DataLoader(describedBy: NumpyDataset.Description(path: "train.npy"),
+    ///                             LoaderConfiguration(batchSize: 64, sampler: .shuffled, workers: .processes(2)))
+    /// ```
+    public convenience init<Description: DatasetDescription>(
+        describedBy description: Description, _ configuration: LoaderConfiguration,
+        resumingFrom state: LoaderState? = nil
+    ) throws(ConveyorError) where Output == TensorBatch {
+        let dataset: Description.Made
+        do {
+            dataset = try description.makeDataset()
+        } catch let error as ConveyorError {
+            throw error
+        } catch {
+            throw .invalidArgument("\(Description.self) could not make its dataset: \(error)")
+        }
+        let layout = try BatchLayout(sampleSchema: dataset.schema, batchSize: Swift.max(1, configuration.batchSize))
+        try self.init(
+            datasetCount: dataset.count, configuration: configuration, resumingFrom: state,
+            make: DataLoader.collator(dataset, layout),
+            processWorkers: DataLoader.processWorkers(for: description, datasetCount: dataset.count, layout: layout))
+    }
+
+    /// Collates batches of `dataset` into arrays.
+    private static func collator<D: SchemaDataset>(_ dataset: D, _ layout: BatchLayout) -> BatchMaker<TensorBatch> {
+        { plan, batch, context in
             try layout.collate(dataset, indices: plan.indices(ofBatch: batch), context: context, batchIndex: batch)
+        }
+    }
+
+    /// Spawns the worker processes for `description`.
+    private static func processWorkers<Description: DatasetDescription>(
+        for description: Description, datasetCount: Int, layout: BatchLayout
+    ) -> ProcessWorkersFactory where Output == TensorBatch {
+        { configuration throws(ConveyorError) in
+            try ProcessWorkerPool(
+                description: description, datasetCount: datasetCount, layout: layout, configuration: configuration)
         }
     }
 }

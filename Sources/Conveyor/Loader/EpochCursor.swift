@@ -6,13 +6,13 @@
 final class EpochCursor<Output: Sendable> {
     private let loader: DataLoader<Output>
     private let plan: BatchPlan?
-    private let run: EpochRun<Output>?
+    private let run: (any EpochSource<Output>)?
     private var nextBatch: Int
     private var remaining: Int
     private var pendingFailure: ConveyorError?
     private var finished = false
 
-    init(loader: DataLoader<Output>, plan: BatchPlan, firstBatch: Int, run: EpochRun<Output>?) {
+    init(loader: DataLoader<Output>, plan: BatchPlan, firstBatch: Int, run: (any EpochSource<Output>)?) {
         self.loader = loader
         self.plan = plan
         self.run = run
@@ -41,7 +41,7 @@ final class EpochCursor<Output: Sendable> {
         let message: LaneMessage<Output>?
         if let run {
             do {
-                message = try run.lane(forBatch: batch).get(timeout: loader.configuration.batchTimeout)
+                message = try run.next(batch: batch, timeout: loader.configuration.batchTimeout)
             } catch {
                 throw fail(timeoutError(error, batch: batch))
             }
@@ -58,7 +58,7 @@ final class EpochCursor<Output: Sendable> {
         let message: LaneMessage<Output>?
         if let run {
             do {
-                message = try await run.lane(forBatch: batch).get(timeout: loader.configuration.batchTimeout)
+                message = try await run.next(batch: batch, timeout: loader.configuration.batchTimeout)
             } catch let error as ConveyorError {
                 throw fail(timeoutError(error, batch: batch))
             } catch {
@@ -104,7 +104,7 @@ final class EpochCursor<Output: Sendable> {
 
     private func timeoutError(_ error: ConveyorError, batch: Int) -> ConveyorError {
         guard case .timedOut = error, let timeout = loader.configuration.batchTimeout, let plan, let run else { return error }
-        let from = run.delivery == .ordered ? " from worker \(batch % run.workerCount)" : ""
+        let from = run.worker(forBatch: batch).map { " from worker \($0)" } ?? ""
         return .timedOut(operation: "waiting for batch \(batch) of epoch \(plan.epoch)\(from)", after: timeout)
     }
 

@@ -10,7 +10,7 @@ public struct LoaderConfiguration: Sendable, Hashable {
     public var sampler: Sampler
     /// Whether a last batch with fewer than `batchSize` samples is left out.
     public var dropLast: Bool
-    /// `.inline`, `.threads(n)` or (later) `.processes(n)`.
+    /// `.inline`, `.threads(n)` or `.processes(n)`.
     public var workers: WorkerBackend
     /// Batches each worker may have ready ahead of the consumer, at least 1.
     public var prefetch: Int
@@ -24,12 +24,17 @@ public struct LoaderConfiguration: Sendable, Hashable {
     public var batchTimeout: Duration?
     /// The `loader` dimension of the loader's metrics.
     public var label: String
+    /// The program worker processes run (`.processes`): nil, this program
+    /// (/proc/self/exe), whose `main` calls `WorkerProcess.bootstrap` first.
+    /// Give another program that does when this one cannot host workers (a
+    /// test runner, an interpreter embedding Swift).
+    public var workerExecutable: String?
 
     /// A configuration; every argument but `batchSize` has a default.
     public init(
         batchSize: Int, sampler: Sampler = .sequential, dropLast: Bool = false, workers: WorkerBackend = .inline,
         prefetch: Int = 2, delivery: Delivery = .ordered, seed: UInt64 = 0, batchTimeout: Duration? = nil,
-        label: String = "loader"
+        label: String = "loader", workerExecutable: String? = nil
     ) {
         self.batchSize = batchSize
         self.sampler = sampler
@@ -40,10 +45,11 @@ public struct LoaderConfiguration: Sendable, Hashable {
         self.seed = seed
         self.batchTimeout = batchTimeout
         self.label = label
+        self.workerExecutable = workerExecutable
     }
 
     /// Throws for a value out of range, a sampler that does not fit a dataset
-    /// of `datasetCount`, or the process backend (not available yet).
+    /// of `datasetCount`.
     func validate(datasetCount: Int) throws(ConveyorError) {
         guard batchSize >= 1 else { throw .invalidArgument("batchSize is \(batchSize); pass 1 or more") }
         guard prefetch >= 1 else { throw .invalidArgument("prefetch is \(prefetch); pass 1 or more batches per worker") }
@@ -55,9 +61,8 @@ public struct LoaderConfiguration: Sendable, Hashable {
             break
         case let .threads(count):
             guard count >= 1 else { throw .invalidArgument("threads(\(count)): pass 1 or more, or .inline for none") }
-        case .processes:
-            throw .unavailable(
-                "the process backend (.processes) is not available in this version yet; use .threads(n) or .inline")
+        case let .processes(count):
+            guard count >= 1 else { throw .invalidArgument("processes(\(count)): pass 1 or more, or .inline for none") }
         }
         try sampler.validate(datasetCount: datasetCount)
     }

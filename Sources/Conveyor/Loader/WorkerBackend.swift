@@ -4,8 +4,9 @@ public enum WorkerBackend: Sendable, Hashable, Codable {
     case inline
     /// `n` worker threads in this process; samples may be any `Sendable` value.
     case threads(Int)
-    /// `n` worker processes writing into shared memory. Not available yet:
-    /// a loader asked for it throws `.unavailable` at construction.
+    /// `n` worker processes (this program re-run; see `WorkerProcess`), each
+    /// collating its batches straight into shared memory. The dataset must be
+    /// one a worker can make itself: a registered `DatasetDescription`.
     case processes(Int)
 
     /// The number of workers; 0 for `.inline`.

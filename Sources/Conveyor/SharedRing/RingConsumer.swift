@@ -103,9 +103,32 @@ public final class RingConsumer {
     /// a producer lives, `.timedOut` when no producer is attached, or
     /// `.corruptSegment` for an impossible row count.
     public func next(timeout: Duration?, coldBoot: Bool = false) throws(ConveyorError) -> RingLease {
+        try next(timeout: timeout, coldBoot: coldBoot, onlyLane: nil)
+    }
+
+    /// Leases the next item of lane `lane` only, waiting as `next(timeout:)`
+    /// does (producer deaths on any lane are reported). For an `.unordered`
+    /// consumer that decides the order itself, such as the DataLoader's
+    /// process backend, which reads batch k from the lane of the worker that
+    /// made it; an `.ordered` consumer throws `.invalidArgument`.
+    public func next(lane: Int, timeout: Duration?) throws(ConveyorError) -> RingLease {
+        guard order == .unordered else {
+            throw .invalidArgument("next(lane:) would break an ordered consumer's round-robin; use .unordered")
+        }
+        guard (0..<memory.laneCount).contains(lane) else {
+            throw .invalidArgument("lane \(lane) does not exist; the ring has lanes 0...\(memory.laneCount - 1)")
+        }
+        return try next(timeout: timeout, coldBoot: false, onlyLane: lane)
+    }
+
+    private func next(timeout: Duration?, coldBoot: Bool, onlyLane: Int?) throws(ConveyorError) -> RingLease {
         // While items flow, producers are checked every 64 calls (reading the clock costs).
         calls &+= 1
         if calls & 63 == 0, let failure = checkProducersIfDue() { throw failure }
+        let claim = { () -> Claim? in
+            guard let onlyLane else { return self.claim() }
+            return self.claimHead(of: onlyLane).map { Claim(lane: onlyLane, position: $0) }
+        }
         if let claim = claim() { return lease(claim) }
         if let claim = spinBriefly(nanoseconds: spinBudget, yieldEvery: 4, claim) {
             spinBudget = min(spinBudget * 2, spinTime.conveyorNanoseconds)

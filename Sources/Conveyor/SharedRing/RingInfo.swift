@@ -97,6 +97,16 @@ extension SharedRing {
                         resets: memory.epoch.pointee.load(ordering: .acquiring))
     }
 
+    /// Items waiting in each lane now: cheaper than `info` (no /proc reads).
+    var laneDepths: [Int] {
+        (0..<laneCount).map { lane in
+            let words = memory.lane(lane)
+            let tail = words.tail.pointee.load(ordering: .acquiring)
+            let head = words.head.pointee.load(ordering: .acquiring)
+            return Int(clamping: head >= tail ? min(head - tail, UInt64(slotsPerLane)) : 0)
+        }
+    }
+
     /// Removes named ring segments in /dev/shm whose creator is no longer
     /// running (a crash left them behind); returns the names removed.
     /// Segments of live creators, and files that are not Conveyor rings, are kept.

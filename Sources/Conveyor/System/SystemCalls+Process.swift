@@ -101,6 +101,21 @@ extension SystemCalls {
     /// Ends this process at once with `code`, running no atexit handlers.
     static func exitImmediately(_ code: Int32) -> Never { _exit(code) }
 
+    /// Ends this process with `code` the ordinary way: buffered output is flushed, atexit handlers run.
+    static func exitProcess(_ code: Int32) -> Never { exit(code) }
+
+    /// Writes `text` to standard error, unbuffered.
+    static func writeStandardError(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
+    }
+
     /// What /proc/PID/stat says about a process.
     struct ProcessStatus: Equatable {
         /// The state letter: R, S, D running or sleeping; T, t stopped; Z zombie; X dead.

@@ -14,7 +14,10 @@ func helperSchema(floats: Int = 64, ints: Int = 4) throws -> Schema {
 func helperRows(_ k: Int, maximum: Int) -> Int { 1 + k % maximum }
 
 /// The helper executable beside the test binary (.build/debug/conveyor-test-helper).
-let helperPath: String = {
+let helperPath = builtProduct(named: "conveyor-test-helper")
+
+/// The executable `name` of this package, beside the test binary.
+func builtProduct(named name: String) -> String {
     var buffer = [CChar](repeating: 0, count: 4096)
     let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     let exe = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
@@ -22,10 +25,10 @@ let helperPath: String = {
     var directory = exe
     while let slash = directory.lastIndex(of: "/") {
         directory = String(directory[..<slash])
-        if access(directory + "/conveyor-test-helper", X_OK) == 0 { return directory + "/conveyor-test-helper" }
+        if access(directory + "/" + name, X_OK) == 0 { return directory + "/" + name }
     }
-    return "conveyor-test-helper"
-}()
+    return name
+}
 
 /// A running helper process with its output captured in an unlinked temporary file.
 final class HelperProcess {

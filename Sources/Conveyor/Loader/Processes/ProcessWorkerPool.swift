@@ -1,0 +1,197 @@
+import Synchronization
+
+/// The process backend's workers, from the consumer's side: the shared ring
+/// (an anonymous memory file: one lane per worker, `prefetch` slots per
+/// lane, a slot = one collated batch), the worker processes (this program
+/// re-run, spawned once with the loader), a control channel to each, and the
+/// ring's one consumer.
+///
+/// Iterations: `startIteration` sends every worker `.run(generation, epoch,
+/// first batch)`; items carry their generation, so what an abandoned
+/// iteration left in the lanes is dropped when read. Shutting down sends
+/// `.stop` and closes the channels, waits up to `stopGrace` for the workers
+/// to exit, then kills the rest and reaps them all. Nothing is left in
+/// /dev/shm whatever happens: the segment has no name.
+final class ProcessWorkerPool: LoaderWorkers {
+    typealias Output = TensorBatch
+
+    let count: Int
+    let busyClocks: [WorkerBusyClock]
+    let slot: BatchSlot
+    let delivery: Delivery
+    private let ring: SharedRing
+    private let consumer: Mutex<RingConsumer>
+    private let children: [ChildProcess]
+    private let state: Mutex<State>
+
+    private struct State: Sendable {
+        var channels: [ControlChannel]
+        var generation: Int64 = 0
+        var shutDown = false
+        /// A worker's death: every later iteration fails with it.
+        var failure: ConveyorError?
+    }
+
+    /// How long workers get to exit after `.stop` before they are killed.
+    static let stopGrace: Duration = .seconds(1)
+    /// The longest one wait on the ring lasts before the workers' processes are checked.
+    static let waitSlice: Duration = .milliseconds(100)
+
+    /// Creates the ring and spawns `configuration.workers.workerCount` workers for `description`.
+    init<Description: DatasetDescription>(
+        description: Description, datasetCount: Int, layout: BatchLayout, configuration: LoaderConfiguration
+    ) throws(ConveyorError) {
+        guard DatasetRegistry.contains(Description.self) else {
+            throw .invalidArgument(
+                "worker processes cannot make \(Description.self): it is not registered; call "
+                    + "WorkerProcess.bootstrap(datasets: \(Description.self).self) first thing in main")
+        }
+        let count = configuration.workers.workerCount
+        let slot = try BatchSlot(layout: layout)
+        let ring = try SharedRing.create(schema: slot.schema, lanes: count, slotsPerLane: max(2, configuration.prefetch))
+        let descriptionJSON = try WorkerJob.encode(description)
+        var channels: [ControlChannel] = []
+        var children: [ChildProcess] = []
+        do {
+            for worker in 0..<count {
+                let (consumerEnd, workerEnd) = try ControlChannel.pair()
+                channels.append(consumerEnd)
+                defer { workerEnd.close() }
+                let job = WorkerJob(
+                    datasetType: Description.typeName, datasetDescription: descriptionJSON, datasetCount: datasetCount,
+                    batchSize: layout.batchSize, dropLast: configuration.dropLast, sampler: configuration.sampler,
+                    seed: configuration.seed, worker: worker, workerCount: count, ringDescriptor: ring.descriptor,
+                    controlDescriptor: workerEnd.descriptor, parentPID: SystemCalls.processID())
+                children.append(try ChildProcess.spawn(
+                    executable: configuration.workerExecutable ?? "/proc/self/exe",
+                    environment: [WorkerJob.environmentKey: try job.environmentValue],
+                    inheriting: [ring.descriptor, workerEnd.descriptor]))
+            }
+        } catch {
+            for channel in channels { channel.close() }
+            for child in children { try? child.kill() }
+            for child in children { _ = try? child.wait(timeout: .seconds(10)) }
+            throw error
+        }
+        self.count = count
+        self.busyClocks = (0..<count).map { _ in WorkerBusyClock() }
+        self.slot = slot
+        self.delivery = configuration.delivery
+        self.consumer = Mutex(try ring.consumer(order: .unordered))
+        self.ring = ring
+        self.children = children
+        self.state = Mutex(State(channels: channels))
+    }
+
+    deinit {
+        shutDown()
+    }
+
+    var processIDs: [Int32] { children.map(\.pid) }
+
+    func startIteration(plan: BatchPlan, firstBatch: Int) throws(ConveyorError) -> any EpochSource<TensorBatch> {
+        let generation = try state.withLock { (state: inout State) throws(ConveyorError) -> Int64 in
+            if let failure = state.failure { throw failure }
+            guard !state.shutDown else { throw .closed("the DataLoader's worker processes (they were shut down)") }
+            state.generation += 1
+            for channel in state.channels {
+                // A worker that is gone shows when its batch is awaited.
+                try? channel.send(.run(generation: state.generation, epoch: plan.epoch, firstBatch: firstBatch))
+            }
+            return state.generation
+        }
+        return ProcessEpochRun(pool: self, plan: plan, firstBatch: firstBatch, generation: generation)
+    }
+
+    func shutDown() {
+        let wasRunning = state.withLock { state in
+            guard !state.shutDown else { return false }
+            state.shutDown = true
+            for channel in state.channels {
+                try? channel.send(.stop)
+                channel.close()
+            }
+            state.channels = []
+            return true
+        }
+        guard wasRunning else { return }
+        let deadline = Deadline.after(ProcessWorkerPool.stopGrace)
+        for child in children {
+            let remaining = Duration.nanoseconds(max(1_000_000, deadline?.remainingNanoseconds ?? 0))
+            _ = try? child.wait(timeout: remaining)
+        }
+        for child in children where child.isRunning { try? child.kill() }
+        for child in children { _ = try? child.wait(timeout: .seconds(10)) }
+    }
+
+    /// Items waiting in each lane.
+    var queueDepths: [Int] { ring.laneDepths }
+
+    /// Takes the item of `generation` for batch `batch` from `lane` (any
+    /// lane when nil), dropping older generations' items, waiting at most
+    /// `timeout`. Nil when `isCancelled` turns true meanwhile.
+    func receive(
+        batch: Int, lane: Int?, generation: Int64, plan: BatchPlan, timeout: Duration?, isCancelled: () -> Bool
+    ) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
+        let deadline = Deadline.after(timeout)
+        return try consumer.withLock { (consumer: inout RingConsumer) throws(ConveyorError) -> LaneMessage<TensorBatch>? in
+            while true {
+                if isCancelled() { return nil }
+                var slice = ProcessWorkerPool.waitSlice
+                if let deadline {
+                    let remaining = deadline.remainingNanoseconds
+                    if remaining <= 0 { throw .timedOut(operation: "waiting for batch \(batch)", after: timeout ?? .zero) }
+                    slice = min(slice, .nanoseconds(remaining))
+                }
+                let lease: RingLease
+                do throws(ConveyorError) {
+                    if let lane {
+                        lease = try consumer.next(lane: lane, timeout: slice)
+                    } else {
+                        lease = try consumer.next(timeout: slice)
+                    }
+                } catch .timedOut, .producerStalled {
+                    if let death = deadWorker() { throw death }
+                    continue
+                } catch let .producerDied(pid, lane, _) {
+                    throw died(worker: lane, pid: pid)
+                }
+                do {
+                    let tag = try slot.tag(of: lease)
+                    guard tag.generation == generation else { continue }  // left by an abandoned iteration
+                    busyClocks[lease.lane].add(tag.busyNanoseconds)
+                    if let index = tag.failedIndex {
+                        return .failure(tag.batch, .sourceFailed(
+                            index: index >= 0 ? index : nil, worker: lease.lane, message: try slot.message(of: lease)))
+                    }
+                    let indices = plan.indices(ofBatch: tag.batch)
+                    return .batch(tag.batch, try slot.tensorBatch(of: lease, epoch: plan.epoch, batch: tag.batch,
+                                                                  indices: indices))
+                } catch let error as ConveyorError {
+                    throw error
+                } catch {
+                    throw .corruptSegment("a batch slot could not be read: \(error)")
+                }
+            }
+        }
+    }
+
+    /// The first worker found ended, as the error to throw.
+    private func deadWorker() -> ConveyorError? {
+        for (worker, child) in children.enumerated() where child.exitStatus != nil {
+            return died(worker: worker, pid: child.pid)
+        }
+        return nil
+    }
+
+    /// Records and returns the death of `worker`.
+    private func died(worker: Int, pid: Int32) -> ConveyorError {
+        let child = children.indices.contains(worker) && children[worker].pid == pid ? children[worker] : nil
+        let status = try? child?.wait(timeout: .seconds(2))
+        let error = WorkerDeath.error(worker: worker, pid: pid, status: status)
+        state.withLock { state in
+            if state.failure == nil { state.failure = error }
+        }
+        return error
+    }
+}
