@@ -36,8 +36,8 @@ final class HelperProcess {
     private let output: Int32
     private let errors: Int32
 
-    /// Spawns the helper with `arguments`; `ring` (when given) is inherited as $CONVEYOR_RING_FD.
-    init(_ arguments: [String], ring: SharedRing? = nil) throws {
+    /// Spawns the helper (or `executable`) with `arguments`; `ring` (when given) is inherited as $CONVEYOR_RING_FD.
+    init(executable: String = helperPath, _ arguments: [String], ring: SharedRing? = nil) throws {
         output = HelperProcess.temporaryFile()
         errors = HelperProcess.temporaryFile()
         var environment: [String: String] = [:]
@@ -46,7 +46,7 @@ final class HelperProcess {
             environment["CONVEYOR_RING_FD"] = "\(ring.descriptor)"
             inherit.append(ring.descriptor)
         }
-        child = try ChildProcess.spawn(executable: helperPath, arguments: arguments, environment: environment,
+        child = try ChildProcess.spawn(executable: executable, arguments: arguments, environment: environment,
                                        inheriting: inherit, standardOutput: output, standardError: errors)
     }
 

@@ -1,0 +1,307 @@
+import ConveyorTestDatasets
+import Testing
+@testable import Conveyor
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SharedRingTests {
+    /// The DataLoader's process backend with real worker processes (the test
+    /// helper, which calls the bootstrap). Nested in the serialized ring
+    /// suite: these tests spawn and kill processes and count ring
+    /// descriptors, pidfds and /dev/shm entries like the ring tests do.
+    @Suite struct ProcessLoaderTests {
+        init() {
+            WorkerProcess.bootstrap(datasets: ProbeDataset.self)  // registers it; returns at once in the test process
+        }
+
+        static func configuration(
+            _ workers: WorkerBackend, batchSize: Int = 4, sampler: Sampler = .shuffled, delivery: Delivery = .ordered,
+            batchTimeout: Duration? = nil
+        ) -> LoaderConfiguration {
+            LoaderConfiguration(batchSize: batchSize, sampler: sampler, workers: workers, prefetch: 2, delivery: delivery,
+                                seed: 11, batchTimeout: batchTimeout, workerExecutable: helperPath)
+        }
+
+        static func collect(_ loader: DataLoader<TensorBatch>, epochs: Int) throws -> [BatchDigest] {
+            var all: [BatchDigest] = []
+            for _ in 0..<epochs {
+                var batches = loader.makeBatchIterator()
+                while let batch = try batches.next() { all.append(BatchDigest(batch)) }
+            }
+            return all
+        }
+
+        /// Whether process `pid` has gone (reaped, or not ours and ended).
+        static func isGone(_ pid: Int32) -> Bool {
+            guard let status = SystemCalls.processStatus(pid) else { return true }
+            return status.state == UInt8(ascii: "Z") || status.state == UInt8(ascii: "X")
+        }
+
+        static func waitUntilGone(_ pids: [Int32], within timeout: Duration) -> Bool {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                if pids.allSatisfy(isGone) { return true }
+                usleep(10_000)
+            }
+            return pids.allSatisfy(isGone)
+        }
+
+        @Test func sameBatchesForEveryBackendAndWorkerCount() throws {
+            try expectNoLeaks {
+                let dataset = ProbeDataset(count: 37)
+                let expected = try Self.collect(DataLoader(describedBy: dataset, Self.configuration(.inline)), epochs: 2)
+                #expect(expected.count == 20)
+                for workers in [WorkerBackend.threads(2), .processes(1), .processes(2), .processes(3)] {
+                    let loader = try DataLoader(describedBy: dataset, Self.configuration(workers))
+                    #expect(try Self.collect(loader, epochs: 2) == expected, "\(workers)")
+                    #expect(loader.workerProcessIDs.count == (workers == .threads(2) ? 0 : workers.workerCount))
+                    loader.stop()
+                }
+            }
+        }
+
+        @Test func unorderedDeliversEveryBatchOnce() throws {
+            try expectNoLeaks {
+                let dataset = ProbeDataset(count: 50)
+                let expected = try Self.collect(DataLoader(describedBy: dataset, Self.configuration(.inline)), epochs: 1)
+                let loader = try DataLoader(describedBy: dataset, Self.configuration(.processes(3), delivery: .unordered))
+                let got = try Self.collect(loader, epochs: 1)
+                #expect(Set(got) == Set(expected))
+                #expect(got.count == expected.count)
+            }
+        }
+
+        @Test func stateFromAThreadsRunResumesInAProcessesRun() throws {
+            try expectNoLeaks {
+                let dataset = ProbeDataset(count: 30)
+                let uninterrupted = try Self.collect(DataLoader(describedBy: dataset, Self.configuration(.inline)), epochs: 3)
+                // Threads: one epoch and 3 batches of the next, then stop.
+                let first = try DataLoader(describedBy: dataset, Self.configuration(.threads(2)))
+                var seen = try Self.collect(first, epochs: 1)
+                var batches = first.makeBatchIterator()
+                for _ in 0..<3 { seen.append(BatchDigest(try #require(try batches.next()))) }
+                let state = first.state
+                first.stop()
+                // Processes: the rest of that epoch, then one more.
+                let second = try DataLoader(describedBy: dataset, Self.configuration(.processes(2)), resumingFrom: state)
+                seen += try Self.collect(second, epochs: 2)
+                #expect(seen == uninterrupted)
+            }
+        }
+
+        @Test func aDatasetErrorArrivesAtItsBatchThenTheEpochEnds() throws {
+            try expectNoLeaks {
+                let loader = try DataLoader(
+                    describedBy: ProbeDataset(count: 40, failAt: 21), Self.configuration(.processes(2), sampler: .sequential))
+                var batches = loader.makeBatchIterator()
+                for index in 0..<5 { #expect(try batches.next()?.index == index) }
+                #expect {
+                    _ = try batches.next()
+                } throws: { error in
+                    guard case let .sourceFailed(index, worker, message)? = error as? ConveyorError else { return false }
+                    return index == 21 && worker == 1 && message.contains("probe failure at 21")
+                }
+                #expect(try batches.next() == nil)
+                // The workers serve the next epoch as usual (up to the failing batch again).
+                var next = loader.makeBatchIterator()
+                #expect(try next.next()?.index == 0)
+            }
+        }
+
+        @Test func aWorkerKilledBySIGKILLIsReportedWithItsPidAndAHint() throws {
+            try expectNoLeaks {
+                let loader = try DataLoader(
+                    describedBy: ProbeDataset(count: 100_000, sleepMicroseconds: 2000), Self.configuration(.processes(2)))
+                var batches = loader.makeBatchIterator()
+                _ = try batches.next()
+                let victim = loader.workerProcessIDs[1]
+                kill(victim, SIGKILL)
+                let start = ContinuousClock.now
+                var failure: ConveyorError?
+                while ContinuousClock.now - start < .seconds(10) {
+                    do throws(ConveyorError) {
+                        guard try batches.next() != nil else { break }
+                    } catch {
+                        failure = error
+                        break
+                    }
+                }
+                guard case let .workerDied(worker, pid, status, hint)? = failure else {
+                    Issue.record("expected workerDied, got \(String(describing: failure))")
+                    return
+                }
+                #expect(worker == 1 && pid == victim)
+                #expect(status.contains("SIGKILL"))
+                #expect(hint?.contains("out-of-memory") == true)
+                #expect(failure!.description.contains("worker 1 (pid \(victim))"))
+                // The loader stays failed, naming the death, and stops cleanly.
+                var again = loader.makeBatchIterator()
+                #expect(throws: ConveyorError.self) { _ = try again.next() }
+                let pids = loader.workerProcessIDs
+                loader.stop()
+                #expect(Self.waitUntilGone(pids, within: .seconds(5)))
+            }
+        }
+
+        @Test func aWorkerThatExitsIsReportedWithItsStatus() throws {
+            try expectNoLeaks {
+                let loader = try DataLoader(
+                    describedBy: ProbeDataset(count: 100, exitAt: 10, exitCode: 3),
+                    Self.configuration(.processes(2), sampler: .sequential))
+                var failure: ConveyorError?
+                var delivered = 0
+                var batches = loader.makeBatchIterator()
+                do throws(ConveyorError) {
+                    while try batches.next() != nil { delivered += 1 }
+                } catch {
+                    failure = error
+                }
+                #expect(delivered == 2)  // batches 0 and 1; batch 2 (indices 8..<12) ends worker 0
+                guard case let .workerDied(worker, _, status, _)? = failure else {
+                    Issue.record("expected workerDied, got \(String(describing: failure))")
+                    return
+                }
+                #expect(worker == 0)
+                #expect(status == "exited with status 3 unexpectedly")
+            }
+        }
+
+        @Test func stopAndDropEndEveryWorkerProcess() throws {
+            try expectNoLeaks {
+                let dataset = ProbeDataset(count: 100_000, sleepMicroseconds: 1000)
+                let stopped = try DataLoader(describedBy: dataset, Self.configuration(.processes(2)))
+                var batches = stopped.makeBatchIterator()
+                _ = try batches.next()
+                let pids = stopped.workerProcessIDs
+                stopped.stop()
+                #expect(pids.allSatisfy(Self.isGone))  // stop() waits for them
+                var after = stopped.makeBatchIterator()
+                #expect(throws: ConveyorError.self) { _ = try after.next() }
+
+                var dropped: [Int32] = []
+                do {
+                    let loader = try DataLoader(describedBy: dataset, Self.configuration(.processes(2)))
+                    var batches = loader.makeBatchIterator()
+                    _ = try batches.next()
+                    dropped = loader.workerProcessIDs
+                }
+                #expect(dropped.count == 2 && dropped.allSatisfy(Self.isGone))
+            }
+        }
+
+        @Test func aKilledConsumersWorkersExitAndLeaveNoSegment() throws {
+            try expectNoLeaks {
+                let before = SharedSegment.namedSegments(prefix: SharedRing.namePrefix)
+                let consumer = try HelperProcess(["loader-consume"])
+                let line = try consumer.waitForLine("workers ")
+                let workers = line.split(separator: " ").dropFirst().compactMap { Int32($0) }
+                #expect(workers.count == 2)
+                try consumer.child.kill()
+                _ = try consumer.child.wait(timeout: .seconds(10))
+                #expect(Self.waitUntilGone(workers, within: .seconds(5)), "workers \(workers) outlived their consumer")
+                #expect(SharedSegment.namedSegments(prefix: SharedRing.namePrefix) == before)
+            }
+        }
+
+        @Test func aSlowBatchTimesOut() throws {
+            try expectNoLeaks {
+                let loader = try DataLoader(
+                    describedBy: ProbeDataset(count: 100, sleepMicroseconds: 300_000),
+                    Self.configuration(.processes(1), batchSize: 2, batchTimeout: .milliseconds(200)))
+                var batches = loader.makeBatchIterator()
+                #expect {
+                    _ = try batches.next()
+                } throws: { error in
+                    guard case let .timedOut(operation, _)? = error as? ConveyorError else { return false }
+                    return operation.contains("batch 0") && operation.contains("worker 0")
+                }
+            }
+        }
+
+        @Test func badConfigurationIsAnErrorAtConstruction() throws {
+            #expect(throws: ConveyorError.self) {
+                try DataLoader(describedBy: ProbeDataset(count: 4), Self.configuration(.processes(0)))
+            }
+            // Not a description: a worker process could not make it.
+            let mapped = try SyntheticImageDataset(count: 4).map { sample, _ in sample }
+            #expect {
+                try DataLoader(collating: mapped, Self.configuration(.processes(2)))
+            } throws: { error in
+                guard case let .invalidArgument(message)? = error as? ConveyorError else { return false }
+                return message.contains("DatasetDescription")
+            }
+            // A description whose type is not registered.
+            #expect {
+                try DataLoader(describedBy: Unregistered(), Self.configuration(.processes(1)))
+            } throws: { error in
+                guard case let .invalidArgument(message)? = error as? ConveyorError else { return false }
+                return message.contains("WorkerProcess.bootstrap(datasets: Unregistered.self)")
+            }
+        }
+
+        @Test func theExampleProgramRunsTwoEpochsWithWorkerProcesses() throws {
+            try expectNoLeaks {
+                let example = try HelperProcess(executable: builtProduct(named: "conveyor-example"), [])
+                let status = try example.child.wait(timeout: .seconds(60))
+                #expect(status == .exited(0), "\(example.stderr)")
+                let output = example.stdout
+                #expect(output.contains("epoch 0: 32 batches, 1000 samples"), "\(output)")
+                #expect(output.contains("epoch 1: 32 batches, 1000 samples"), "\(output)")
+                #expect(output.contains("done: 2 worker processes, state seed 7, epoch 2, next batch 0"), "\(output)")
+            }
+        }
+    }
+
+    /// A description no bootstrap registered.
+    struct Unregistered: DatasetDescription {
+        static var typeName: String { "Unregistered" }
+        func makeDataset() throws -> SyntheticImageDataset { try SyntheticImageDataset(count: 4) }
+    }
+}
+
+/// The worker side's pure parts.
+@Suite struct WorkerProtocolTests {
+    @Test func commandsRoundTripAndGarbageIsRejected() {
+        for command in [WorkerCommand.run(generation: 7, epoch: 3, firstBatch: 12), .stop] {
+            #expect(WorkerCommand(decoding: command.encoded) == command)
+        }
+        #expect(WorkerCommand(decoding: [1, 2, 3]) == nil)
+        #expect(WorkerCommand(decoding: [UInt8](repeating: 9, count: WorkerCommand.byteCount)) == nil)
+    }
+
+    @Test func aWorkerTakesEveryNthBatchFromTheFirstAndANewRunReplacesTheOld() {
+        var schedule = WorkerSchedule(worker: 1, workerCount: 3)
+        #expect(schedule.take() == nil)
+        schedule.start(generation: 1, epoch: 0, firstBatch: 5, batchCount: 14)
+        var taken: [Int] = []
+        while let batch = schedule.take() { taken.append(batch) }
+        #expect(taken == [6, 9, 12])
+        #expect(schedule.isIdle)
+        schedule.start(generation: 2, epoch: 1, firstBatch: 0, batchCount: 10)
+        #expect(schedule.take() == 1)
+        schedule.start(generation: 3, epoch: 2, firstBatch: 0, batchCount: 10)
+        #expect(schedule.current?.generation == 3)
+        #expect(schedule.take() == 1)
+        schedule.abandon()
+        #expect(schedule.take() == nil)
+    }
+
+    @Test func aTypeNameTakenByAnotherTypeIsAnError() throws {
+        struct Impostor: DatasetDescription {
+            static var typeName: String { "SyntheticImageDataset" }
+            func makeDataset() throws -> SyntheticImageDataset { try SyntheticImageDataset(count: 1) }
+        }
+        #expect(throws: ConveyorError.self) { try DatasetRegistry.register(Impostor.self) }
+        try DatasetRegistry.register(SyntheticImageDataset.self)  // the same type again is fine
+    }
+
+    @Test func deathHints() {
+        #expect(WorkerDeath.hint(forSignal: 9)?.contains("out-of-memory") == true)
+        #expect(WorkerDeath.hint(forSignal: 7)?.contains("/dev/shm") == true)
+        #expect(WorkerDeath.hint(forSignal: 11)?.contains("crash") == true)
+        let exited = WorkerDeath.error(worker: 2, pid: 99, status: .exited(3))
+        #expect(exited.description == "worker 2 (pid 99) died: exited with status 3 unexpectedly")
+    }
+}
