@@ -1,4 +1,5 @@
 import ArgumentParser
+import Conveyor
 
 /// The `conveyor` command: benchmarks and tools for Conveyor.
 @main
@@ -8,4 +9,11 @@ struct ConveyorCommand: AsyncParsableCommand {
         abstract: "Keeps a training loop fed: benchmarks and tools.",
         subcommands: [BenchCommand.self, RingProducerCommand.self]
     )
+
+    /// Becomes a DataLoader worker process when this program was re-run as
+    /// one (the bench's process-loader scenarios); otherwise parses and runs.
+    static func main() async {
+        WorkerProcess.bootstrap(datasets: ScenarioItemsDataset.self)
+        await main(nil)
+    }
 }

@@ -39,7 +39,7 @@ extension BenchCatalog {
         switch workers {
         case .inline: "inline"
         case let .threads(count): "\(count) thread\(count == 1 ? "" : "s")"
-        case let .processes(count): "\(count) processes"
+        case let .processes(count): "\(count) process\(count == 1 ? "" : "es")"
         }
     }
 
@@ -62,7 +62,7 @@ extension BenchCatalog {
         return (BenchSupport.now() - start, corrupt, max(0, expected - next))
     }
 
-    static func loaderCPU(workers: WorkerBackend, work: Int) throws -> BenchRow {
+    static func loaderCPU(workers: WorkerBackend, work: Int, scenario: String = "loader-cpu-threads") throws -> BenchRow {
         let samples = 512
         let dataset = try SyntheticImageDataset(count: samples, height: 64, width: 64, channels: 3, workPerSample: work)
         let loader = try DataLoader(
@@ -70,7 +70,7 @@ extension BenchCatalog {
         defer { loader.stop() }
         let (seconds, corrupt, missing) = try drain(loader, expected: samples)
         var row = BenchRow(
-            scenario: "loader-cpu-threads", impl: "conveyor DataLoader (\(workersLabel(workers)))", items: samples,
+            scenario: scenario, impl: "conveyor DataLoader (\(workersLabel(workers)))", items: samples,
             itemBytes: 64 * 64 * 3 + 8, workers: workers.workerCount, seconds: seconds, corrupt: corrupt, missing: missing)
         let stats = loader.epochHistory.last
         row.note = stats.map { "stall \(Int(($0.dataStallShare * 100).rounded()))%" }

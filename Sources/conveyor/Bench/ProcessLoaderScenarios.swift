@@ -1,0 +1,120 @@
+import Conveyor
+
+extension BenchCatalog {
+    /// The data loader's process backend: the shared prefetch-sleep workload,
+    /// the CPU-bound speed-up, and the first batch from fresh worker processes.
+    /// Worker processes are this program re-run; its `main` calls the bootstrap.
+    static var processLoaderScenarios: [BenchScenario] {
+        [
+            BenchScenario(
+                name: "prefetch-sleep-processes",
+                summary: "2 worker processes, 100 items of 256k, 20 ms to make (sleep), 10 ms to use; ideal 1.0 s; "
+                    + "timed from creating the loader (spawning included)"
+            ) { quick in
+                [try await BenchSupport.best(quick: quick) { try ProcessLoaderBench.prefetchSleep() }]
+            },
+            BenchScenario(
+                name: "loader-cpu-processes",
+                summary: "synthetic 64×64×3 images, ~2 ms of CPU each, batches of 16: 1 and 2 worker processes"
+            ) { quick in
+                let work = SyntheticImageDataset.work(for: .milliseconds(2))
+                var rows: [BenchRow] = []
+                for workers in [1, 2] {
+                    rows.append(try await BenchSupport.best(quick: quick) {
+                        try loaderCPU(workers: .processes(workers), work: work, scenario: "loader-cpu-processes")
+                    })
+                }
+                if rows[0].seconds > 0, rows[1].seconds > 0 {
+                    let speedUp = (rows[0].seconds / rows[1].seconds * 100).rounded() / 100
+                    rows[1].note = [rows[1].note, "speed-up over 1 process \(speedUp)×"].compactMap { $0 }
+                        .joined(separator: "; ")
+                }
+                return rows
+            },
+            BenchScenario(
+                name: "loader-first-batch-processes",
+                summary: "time from creating a loader with 2 fresh worker processes to its first batch"
+            ) { quick in
+                [try await BenchSupport.best(quick: quick) { try ProcessLoaderBench.firstBatch() }]
+            },
+        ]
+    }
+}
+
+/// The consumer side of the process-loader scenarios.
+enum ProcessLoaderBench {
+    static let impl = "conveyor DataLoader (processes)"
+
+    static func prefetchSleep() throws -> BenchRow {
+        let items = ScenarioItemsDataset(count: 100, floats: 65_536, ints: 16, sleepNanoseconds: 20_000_000)
+        let start = BenchSupport.now()
+        let loader = try DataLoader(
+            describedBy: items, LoaderConfiguration(batchSize: 1, workers: .processes(2), prefetch: 5, label: "bench"))
+        defer { loader.stop() }
+        var check = DeliveryCheck(items: items.count)
+        var batches = loader.makeBatchIterator()
+        var firstAt: Double?
+        while let batch = try batches.next() {
+            if firstAt == nil { firstAt = BenchSupport.now() - start }
+            let floats = try batch["F"]!.scalars(as: Float.self)
+            let ints = try batch["I"]!.scalars(as: Int32.self)
+            let k = Int(ints[0])
+            check.record(index: k, intact: k == batch.indices[0] && floats.first == Float(k) && floats.last == Float(k)
+                                                && ints.last == Int32(k))
+            BenchSupport.sleep(seconds: 0.010)
+        }
+        let seconds = BenchSupport.now() - start
+        var row = BenchRow(
+            scenario: "prefetch-sleep-processes", impl: impl, items: items.count, itemBytes: (65_536 + 16) * 4,
+            workers: 2, seconds: seconds, corrupt: check.corrupt, missing: check.missing, duplicated: check.duplicated)
+        row.efficiency = (1.0 / seconds * 1000).rounded() / 1000
+        row.note = firstAt.map { "first item after \(Int(($0 * 1000).rounded())) ms (spawn + 20 ms)" }
+        return row
+    }
+
+    static func firstBatch() throws -> BenchRow {
+        let dataset = try SyntheticImageDataset(count: 64, height: 64, width: 64, channels: 3)
+        let start = BenchSupport.now()
+        let loader = try DataLoader(collating: dataset, LoaderConfiguration(batchSize: 16, workers: .processes(2)))
+        let spawned = BenchSupport.now() - start
+        var batches = loader.makeBatchIterator()
+        let first = try batches.next()
+        let seconds = BenchSupport.now() - start
+        loader.stop()
+        var row = BenchRow(
+            scenario: "loader-first-batch-processes", impl: impl, items: 1, itemBytes: 16 * (64 * 64 * 3 + 8),
+            workers: 2, seconds: seconds, missing: first == nil ? 1 : 0)
+        row.p50_us = (seconds * 1e7).rounded() / 10
+        row.note = "posix_spawn of both workers took \((spawned * 1e4).rounded() / 10) ms"
+        return row
+    }
+}
+
+/// Item k of the shared scenarios as a dataset a worker process can make:
+/// "F" f32[floats] and "I" i32[ints], all equal to k, each taking
+/// `sleepNanoseconds` to make.
+struct ScenarioItemsDataset: SchemaDataset, DatasetDescription {
+    var count: Int
+    var floats: Int
+    var ints: Int
+    var sleepNanoseconds: Int64
+
+    static let typeName = "ScenarioItems"
+
+    func makeDataset() -> ScenarioItemsDataset { self }
+
+    var schema: Schema {
+        try! Schema([Field("F", .float32, shape: [floats]), Field("I", .int32, shape: [ints])])
+    }
+
+    func sample(at index: Int) throws -> Sample {
+        let item = ScenarioItem(index, floats: floats, ints: ints)
+        return Sample(["F": try Tensor(item.floats, shape: [floats]), "I": try Tensor(item.ints, shape: [ints])])
+    }
+
+    func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
+        if sleepNanoseconds > 0 { BenchSupport.sleep(seconds: Double(sleepNanoseconds) / 1e9) }
+        try writer.withScalars(of: "F", as: Float.self) { $0.update(repeating: Float(index)) }
+        try writer.withScalars(of: "I", as: Int32.self) { $0.update(repeating: Int32(index)) }
+    }
+}
