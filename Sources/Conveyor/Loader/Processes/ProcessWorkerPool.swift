@@ -151,9 +151,11 @@ final class ProcessWorkerPool: LoaderWorkers {
                         lease = try consumer.next(timeout: slice)
                     }
                 } catch .timedOut, .producerStalled {
+                    if isCancelled() { return nil }
                     if let death = deadWorker() { throw death }
                     continue
                 } catch let .producerDied(pid, lane, _) {
+                    if isCancelled() { return nil }  // stopped: the workers were told to exit
                     throw died(worker: lane, pid: pid)
                 }
                 do {
