@@ -5,21 +5,10 @@ extension BenchCatalog {
     /// speed-up), the sleep workload through the loader, and the first batch's latency.
     static var loaderScenarios: [BenchScenario] {
         [
-            BenchScenario(
+            loaderCPUScenario(
                 name: "loader-cpu-threads",
-                summary: "synthetic 64×64×3 images, ~2 ms of CPU each, batches of 16: inline, 1 and 2 threads"
-            ) { quick in
-                let work = SyntheticImageDataset.work(for: .milliseconds(2))
-                var rows: [BenchRow] = []
-                for workers in [WorkerBackend.inline, .threads(1), .threads(2)] {
-                    rows.append(try await BenchSupport.best(quick: quick) { try loaderCPU(workers: workers, work: work) })
-                }
-                if rows[1].seconds > 0, rows[2].seconds > 0 {
-                    let speedUp = (rows[1].seconds / rows[2].seconds * 100).rounded() / 100
-                    rows[2].note = [rows[2].note, "speed-up over 1 thread \(speedUp)×"].compactMap { $0 }.joined(separator: "; ")
-                }
-                return rows
-            },
+                summary: "synthetic 64×64×3 images, ~2 ms of CPU each, batches of 16: inline, 1 and 2 threads",
+                backends: [.inline, .threads(1), .threads(2)], baselineLabel: "1 thread"),
             BenchScenario(
                 name: "loader-sleep-threads",
                 summary: "2 threads, 100 samples of 256 KiB, 20 ms to make (sleep), 10 ms to use; ideal 1.0 s"
@@ -33,6 +22,31 @@ extension BenchCatalog {
                 [try await BenchSupport.best(quick: quick) { try loaderFirstBatch() }]
             },
         ]
+    }
+
+    /// The CPU-bound loader workload over `backends`; the last row notes its
+    /// speed-up over the one before it (one worker).
+    static func loaderCPUScenario(
+        name: String, summary: String, backends: [WorkerBackend], baselineLabel: String
+    ) -> BenchScenario {
+        BenchScenario(name: name, summary: summary) { quick in
+            let work = SyntheticImageDataset.work(for: .milliseconds(2))
+            var rows: [BenchRow] = []
+            for workers in backends {
+                rows.append(try await BenchSupport.best(quick: quick) {
+                    try loaderCPU(workers: workers, work: work, scenario: name)
+                })
+            }
+            if rows.count >= 2 { noteSpeedUp(of: &rows[rows.count - 1], over: rows[rows.count - 2], baselineLabel) }
+            return rows
+        }
+    }
+
+    /// Adds "speed-up over <baseline> N×" to `row`'s note.
+    static func noteSpeedUp(of row: inout BenchRow, over baseline: BenchRow, _ label: String) {
+        guard baseline.seconds > 0, row.seconds > 0 else { return }
+        let speedUp = (baseline.seconds / row.seconds * 100).rounded() / 100
+        row.note = [row.note, "speed-up over \(label) \(speedUp)×"].compactMap { $0 }.joined(separator: "; ")
     }
 
     static func workersLabel(_ workers: WorkerBackend) -> String {
@@ -62,7 +76,7 @@ extension BenchCatalog {
         return (BenchSupport.now() - start, corrupt, max(0, expected - next))
     }
 
-    static func loaderCPU(workers: WorkerBackend, work: Int, scenario: String = "loader-cpu-threads") throws -> BenchRow {
+    static func loaderCPU(workers: WorkerBackend, work: Int, scenario: String) throws -> BenchRow {
         let samples = 512
         let dataset = try SyntheticImageDataset(count: samples, height: 64, width: 64, channels: 3, workPerSample: work)
         let loader = try DataLoader(

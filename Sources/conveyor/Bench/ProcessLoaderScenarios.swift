@@ -13,24 +13,10 @@ extension BenchCatalog {
             ) { quick in
                 [try await BenchSupport.best(quick: quick) { try ProcessLoaderBench.prefetchSleep() }]
             },
-            BenchScenario(
+            loaderCPUScenario(
                 name: "loader-cpu-processes",
-                summary: "synthetic 64×64×3 images, ~2 ms of CPU each, batches of 16: 1 and 2 worker processes"
-            ) { quick in
-                let work = SyntheticImageDataset.work(for: .milliseconds(2))
-                var rows: [BenchRow] = []
-                for workers in [1, 2] {
-                    rows.append(try await BenchSupport.best(quick: quick) {
-                        try loaderCPU(workers: .processes(workers), work: work, scenario: "loader-cpu-processes")
-                    })
-                }
-                if rows[0].seconds > 0, rows[1].seconds > 0 {
-                    let speedUp = (rows[0].seconds / rows[1].seconds * 100).rounded() / 100
-                    rows[1].note = [rows[1].note, "speed-up over 1 process \(speedUp)×"].compactMap { $0 }
-                        .joined(separator: "; ")
-                }
-                return rows
-            },
+                summary: "synthetic 64×64×3 images, ~2 ms of CPU each, batches of 16: 1 and 2 worker processes",
+                backends: [.processes(1), .processes(2)], baselineLabel: "1 process"),
             BenchScenario(
                 name: "loader-first-batch-processes",
                 summary: "time from creating a loader with 2 fresh worker processes to its first batch"

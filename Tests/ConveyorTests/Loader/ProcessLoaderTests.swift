@@ -25,12 +25,7 @@ extension SharedRingTests {
         }
 
         static func collect(_ loader: DataLoader<TensorBatch>, epochs: Int) throws -> [BatchDigest] {
-            var all: [BatchDigest] = []
-            for _ in 0..<epochs {
-                var batches = loader.makeBatchIterator()
-                while let batch = try batches.next() { all.append(BatchDigest(batch)) }
-            }
-            return all
+            try DataLoaderTests.collect(loader, epochs: epochs)
         }
 
         /// Whether process `pid` has gone (reaped, or not ours and ended).
