@@ -101,6 +101,11 @@ extension SystemCalls {
     /// Ends this process at once with `code`, running no atexit handlers.
     static func exitImmediately(_ code: Int32) -> Never { _exit(code) }
 
+    /// Makes this process ignore SIGINT (Ctrl-C reaches a whole process group).
+    static func ignoreInterrupts() {
+        _ = signal(SIGINT, SIG_IGN)
+    }
+
     /// Ends this process with `code` the ordinary way: buffered output is flushed, atexit handlers run.
     static func exitProcess(_ code: Int32) -> Never { exit(code) }
 

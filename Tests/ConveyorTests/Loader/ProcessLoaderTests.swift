@@ -57,6 +57,16 @@ extension SharedRingTests {
             }
         }
 
+        @Test func asyncIterationGivesTheSameBatches() async throws {
+            let dataset = ProbeDataset(count: 21)
+            let expected = try Self.collect(DataLoader(describedBy: dataset, Self.configuration(.inline)), epochs: 1)
+            let loader = try DataLoader(describedBy: dataset, Self.configuration(.processes(2)))
+            var got: [BatchDigest] = []
+            for try await batch in loader { got.append(BatchDigest(batch)) }
+            #expect(got == expected)
+            loader.stop()
+        }
+
         @Test func unorderedDeliversEveryBatchOnce() throws {
             try expectNoLeaks {
                 let dataset = ProbeDataset(count: 50)

@@ -29,20 +29,47 @@ final class ProcessEpochRun: EpochSource {
         delivery == .ordered ? (batch - firstBatch) % pool.count : nil
     }
 
+    /// How long the async `next` blocks its thread at a time before it lets other tasks run.
+    static let asyncSlice: Duration = .milliseconds(10)
+
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
-        try take(batch: batch, timeout: timeout)
+        let deadline = Deadline.after(timeout)
+        while true {
+            switch try receive(batch, within: .seconds(3600), deadline: deadline, timeout: timeout) {
+            case let .message(message): return message
+            case .cancelled: return nil
+            case .notYet: continue
+            }
+        }
     }
 
-    private func take(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
-        try pool.receive(
-            batch: batch, lane: worker(forBatch: batch), generation: generation, plan: plan, timeout: timeout,
-            isCancelled: { isCancelled })
-    }
-
-    /// Waits on the task's thread: the ring's wait is a futex, which a task cannot suspend on.
+    /// The ring's wait is a futex, which a task cannot suspend on: this waits
+    /// on the task's thread in short slices and yields between them.
     func next(batch: Int, timeout: Duration?) async throws -> LaneMessage<TensorBatch>? {
-        try Task.checkCancellation()
-        return try take(batch: batch, timeout: timeout)
+        let deadline = Deadline.after(timeout)
+        while true {
+            try Task.checkCancellation()
+            switch try receive(batch, within: ProcessEpochRun.asyncSlice, deadline: deadline, timeout: timeout) {
+            case let .message(message): return message
+            case .cancelled: return nil
+            case .notYet: await Task.yield()
+            }
+        }
+    }
+
+    /// One wait of at most `slice`, and never past `deadline` (which throws `.timedOut`).
+    private func receive(
+        _ batch: Int, within slice: Duration, deadline: Deadline?, timeout: Duration?
+    ) throws(ConveyorError) -> ProcessWorkerPool.Receipt {
+        var wait = slice
+        if let deadline {
+            let remaining = deadline.remainingNanoseconds
+            if remaining <= 0 { throw .timedOut(operation: "waiting for batch \(batch)", after: timeout ?? .zero) }
+            wait = min(wait, .nanoseconds(remaining))
+        }
+        return try pool.receive(
+            batch: batch, lane: worker(forBatch: batch), generation: generation, plan: plan, waitingAtMost: wait,
+            isCancelled: { isCancelled })
     }
 
     func cancel() {

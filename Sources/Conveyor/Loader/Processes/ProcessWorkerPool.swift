@@ -127,22 +127,31 @@ final class ProcessWorkerPool: LoaderWorkers {
     /// Items waiting in each lane.
     var queueDepths: [Int] { ring.laneDepths }
 
+    /// What one `receive` found.
+    enum Receipt {
+        /// The batch, or its failure.
+        case message(LaneMessage<TensorBatch>)
+        /// Nothing within the time given.
+        case notYet
+        /// The iteration was cancelled meanwhile.
+        case cancelled
+    }
+
     /// Takes the item of `generation` for batch `batch` from `lane` (any
     /// lane when nil), dropping older generations' items, waiting at most
-    /// `timeout`. Nil when `isCancelled` turns true meanwhile.
+    /// `duration` (in slices of `waitSlice`, between which the worker
+    /// processes are checked). Throws `.workerDied` for a worker that ended.
     func receive(
-        batch: Int, lane: Int?, generation: Int64, plan: BatchPlan, timeout: Duration?, isCancelled: () -> Bool
-    ) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
-        let deadline = Deadline.after(timeout)
-        return try consumer.withLock { (consumer: inout RingConsumer) throws(ConveyorError) -> LaneMessage<TensorBatch>? in
+        batch: Int, lane: Int?, generation: Int64, plan: BatchPlan, waitingAtMost duration: Duration,
+        isCancelled: () -> Bool
+    ) throws(ConveyorError) -> Receipt {
+        let deadline = Deadline.after(duration)
+        return try consumer.withLock { (consumer: inout RingConsumer) throws(ConveyorError) -> Receipt in
             while true {
-                if isCancelled() { return nil }
-                var slice = ProcessWorkerPool.waitSlice
-                if let deadline {
-                    let remaining = deadline.remainingNanoseconds
-                    if remaining <= 0 { throw .timedOut(operation: "waiting for batch \(batch)", after: timeout ?? .zero) }
-                    slice = min(slice, .nanoseconds(remaining))
-                }
+                if isCancelled() { return .cancelled }
+                let remaining = deadline?.remainingNanoseconds ?? 0
+                if remaining <= 0 { return .notYet }
+                let slice = min(ProcessWorkerPool.waitSlice, .nanoseconds(remaining))
                 let lease: RingLease
                 do throws(ConveyorError) {
                     if let lane {
@@ -151,11 +160,11 @@ final class ProcessWorkerPool: LoaderWorkers {
                         lease = try consumer.next(timeout: slice)
                     }
                 } catch .timedOut, .producerStalled {
-                    if isCancelled() { return nil }
+                    if isCancelled() { return .cancelled }
                     if let death = deadWorker() { throw death }
                     continue
                 } catch let .producerDied(pid, lane, _) {
-                    if isCancelled() { return nil }  // stopped: the workers were told to exit
+                    if isCancelled() { return .cancelled }  // stopped: the workers were told to exit
                     throw died(worker: lane, pid: pid)
                 }
                 do {
@@ -163,12 +172,12 @@ final class ProcessWorkerPool: LoaderWorkers {
                     guard tag.generation == generation else { continue }  // left by an abandoned iteration
                     busyClocks[lease.lane].add(tag.busyNanoseconds)
                     if let index = tag.failedIndex {
-                        return .failure(tag.batch, .sourceFailed(
-                            index: index >= 0 ? index : nil, worker: lease.lane, message: try slot.message(of: lease)))
+                        return .message(.failure(tag.batch, .sourceFailed(
+                            index: index >= 0 ? index : nil, worker: lease.lane, message: try slot.message(of: lease))))
                     }
                     let indices = plan.indices(ofBatch: tag.batch)
-                    return .batch(tag.batch, try slot.tensorBatch(of: lease, epoch: plan.epoch, batch: tag.batch,
-                                                                  indices: indices))
+                    return .message(.batch(tag.batch, try slot.tensorBatch(
+                        of: lease, epoch: plan.epoch, batch: tag.batch, indices: indices)))
                 } catch let error as ConveyorError {
                     throw error
                 } catch {

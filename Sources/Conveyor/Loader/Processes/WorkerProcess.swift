@@ -79,6 +79,9 @@ public enum WorkerProcess {
         SystemCalls.close(job.ringDescriptor)  // the mapping stays; the consumer's descriptor keeps the segment
         let producer = try ring.producer(lane: job.worker)
         try watchParent(job.parentPID)
+        // Ctrl-C reaches the whole process group: the consumer decides what it means (it may save a checkpoint);
+        // a worker ends when told to or when its consumer is gone.
+        SystemCalls.ignoreInterrupts()
         var worker = WorkerLoop(
             job: job, dataset: dataset, slot: slot, producer: producer,
             channel: ControlChannel(descriptor: job.controlDescriptor))
