@@ -67,6 +67,23 @@ extension SharedRingTests {
             loader.stop()
         }
 
+        @Test func anEpochBrokenOffLeavesNothingStaleForTheNext() throws {
+            try expectNoLeaks {
+                let dataset = ProbeDataset(count: 60)
+                let reference = try Self.collect(DataLoader(describedBy: dataset, Self.configuration(.inline)), epochs: 3)
+                let loader = try DataLoader(describedBy: dataset, Self.configuration(.processes(2)))
+                var first = loader.makeBatchIterator()
+                for _ in 0..<3 { _ = try first.next() }
+                usleep(50_000)  // the workers fill their lanes with batches of epoch 0 nobody will take
+                var second = loader.makeBatchIterator()
+                #expect(try first.next() == nil, "a newer iteration ends the older one")
+                var epoch1: [BatchDigest] = []
+                while let batch = try second.next() { epoch1.append(BatchDigest(batch)) }
+                #expect(epoch1 == reference.filter { $0.epoch == 1 })
+                #expect(try Self.collect(loader, epochs: 1) == reference.filter { $0.epoch == 2 })
+            }
+        }
+
         @Test func unorderedDeliversEveryBatchOnce() throws {
             try expectNoLeaks {
                 let dataset = ProbeDataset(count: 50)
