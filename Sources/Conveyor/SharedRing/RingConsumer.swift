@@ -107,7 +107,8 @@ public final class RingConsumer {
     }
 
     /// Leases the next item of lane `lane` only, waiting as `next(timeout:)`
-    /// does (producer deaths on any lane are reported). For an `.unordered`
+    /// does; only that lane's producer's death is reported (the others' when
+    /// their lanes are read), so a death shows in its place. For an `.unordered`
     /// consumer that decides the order itself, such as the DataLoader's
     /// process backend, which reads batch k from the lane of the worker that
     /// made it; an `.ordered` consumer throws `.invalidArgument`.
@@ -124,7 +125,7 @@ public final class RingConsumer {
     private func next(timeout: Duration?, coldBoot: Bool, onlyLane: Int?) throws(ConveyorError) -> RingLease {
         // While items flow, producers are checked every 64 calls (reading the clock costs).
         calls &+= 1
-        if calls & 63 == 0, let failure = checkProducersIfDue() { throw failure }
+        if calls & 63 == 0, let failure = checkProducersIfDue(onlyLane: onlyLane) { throw failure }
         let claim = { () -> Claim? in
             guard let onlyLane else { return self.claim() }
             return self.claimHead(of: onlyLane).map { Claim(lane: onlyLane, position: $0) }
@@ -139,7 +140,7 @@ public final class RingConsumer {
         let outcome = memory.dataEvent.wait(deadline: deadline, backoff: .none, sleepSlice: RingConsumer.sleepSlice) {
             () -> WaitOutcome? in
             if let claim = claim() { return .claimed(claim) }
-            return checkProducersIfDue().map(WaitOutcome.failed)
+            return checkProducersIfDue(onlyLane: onlyLane).map(WaitOutcome.failed)
         }
         switch outcome {
         case let .claimed(claim)?:
@@ -147,8 +148,8 @@ public final class RingConsumer {
         case let .failed(error)?:
             throw error
         case nil:
-            if let failure = checkProducers() { throw failure }
-            throw diagnoseTimeout(timeout ?? .zero)
+            if let failure = checkProducers(onlyLane: onlyLane) { throw failure }
+            throw diagnoseTimeout(timeout ?? .zero, onlyLane: onlyLane)
         }
     }
 
@@ -247,17 +248,19 @@ public final class RingConsumer {
 
     // MARK: Producers' health
 
-    private func checkProducersIfDue() -> ConveyorError? {
+    private func checkProducersIfDue(onlyLane: Int?) -> ConveyorError? {
         let now = SystemCalls.monotonicNanoseconds()
         guard now - lastProducerCheck >= RingConsumer.producerCheckInterval else { return nil }
         lastProducerCheck = now
-        return checkProducers()
+        return checkProducers(onlyLane: onlyLane)
     }
 
     /// `.producerDied` for the first lane whose producer has ended and whose
     /// committed items have all been taken; the lane is freed for a new producer.
-    private func checkProducers() -> ConveyorError? {
-        for lane in 0..<memory.laneCount {
+    /// With `onlyLane`, only that lane's producer (the others' deaths are
+    /// reported when their lanes are read).
+    private func checkProducers(onlyLane: Int?) -> ConveyorError? {
+        for lane in onlyLane.map({ $0..<($0 + 1) }) ?? 0..<memory.laneCount {
             let words = memory.lane(lane)
             let owner = words.ownerPID.pointee.load(ordering: .acquiring)
             guard owner != 0 else { continue }
@@ -280,11 +283,11 @@ public final class RingConsumer {
 
     /// The error for a wait that ran out: the producer that should have
     /// produced is alive (`.producerStalled`, stopped ones first), or there is none.
-    private func diagnoseTimeout(_ waited: Duration) -> ConveyorError {
+    private func diagnoseTimeout(_ waited: Duration, onlyLane: Int?) -> ConveyorError {
         let lanes = memory.laneCount
-        let candidates = order == .ordered
+        let candidates = onlyLane.map { [$0] } ?? (order == .ordered
             ? [Int(memory.orderTicket.pointee.load(ordering: .acquiring) % UInt64(lanes))]
-            : Array(0..<lanes)
+            : Array(0..<lanes))
         var alive: (pid: Int32, lane: Int)?
         for lane in candidates {
             let words = memory.lane(lane)

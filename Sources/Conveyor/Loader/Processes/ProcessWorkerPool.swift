@@ -161,7 +161,7 @@ final class ProcessWorkerPool: LoaderWorkers {
                     }
                 } catch .timedOut, .producerStalled {
                     if isCancelled() { return .cancelled }
-                    if let death = deadWorker() { throw death }
+                    if let death = deadWorker(among: lane) { throw death }
                     continue
                 } catch let .producerDied(pid, lane, _) {
                     if isCancelled() { return .cancelled }  // stopped: the workers were told to exit
@@ -187,9 +187,10 @@ final class ProcessWorkerPool: LoaderWorkers {
         }
     }
 
-    /// The first worker found ended, as the error to throw.
-    private func deadWorker() -> ConveyorError? {
-        for (worker, child) in children.enumerated() where child.exitStatus != nil {
+    /// The first worker found ended (only worker `lane`, when given: in
+    /// order, a death is reported at the first batch the worker owed), as the error to throw.
+    private func deadWorker(among lane: Int?) -> ConveyorError? {
+        for (worker, child) in children.enumerated() where (lane == nil || lane == worker) && child.exitStatus != nil {
             return died(worker: worker, pid: child.pid)
         }
         return nil
