@@ -73,3 +73,23 @@ extension DataLoader {
         }
     }
 }
+
+extension DataLoader.BatchIterator where Output == TensorBatch {
+    /// The next batch, lent to `body` where it lies (see `BatchView`): with
+    /// worker processes, the shared-memory slot its worker wrote, so nothing
+    /// is copied; the slot goes back to the worker when `body` returns. Nil
+    /// at the epoch's end; throws what `next()` throws, and what `body`
+    /// throws (that batch counts as delivered).
+    ///
+    /// ```swift
+    /// var batches = loader.makeBatchIterator()
+    /// while let loss = try batches.next(inPlace: { batch in
+    ///     try batch.withUnsafeBufferPointer(of: "image", as: Float.self) { train(model, $0) }
+    /// }) {
+    ///     print(loss)
+    /// }
+    /// ```
+    public mutating func next<R>(inPlace body: (borrowing BatchView) throws -> R) throws -> R? {
+        try cursor.next(inPlace: body)
+    }
+}

@@ -91,15 +91,19 @@ final class EpochCursor<Output: Sendable> {
             finished = true  // the lane was closed: a newer iteration or stop()
             return nil
         case let .batch(batch, output)?:
-            remaining -= 1
-            nextBatch += 1
-            loader.recordDelivery(
-                batch, of: plan, waitedNanoseconds: SystemCalls.monotonicNanoseconds() - start, run: run)
-            if remaining == 0 { finished = true }
+            delivered(batch, plan: plan, waitedSince: start)
             return output
         case let .failure(_, error)?:
             throw fail(error)
         }
+    }
+
+    /// Counts batch `batch` as delivered.
+    private func delivered(_ batch: Int, plan: BatchPlan, waitedSince start: Int64) {
+        remaining -= 1
+        nextBatch += 1
+        loader.recordDelivery(batch, of: plan, waitedNanoseconds: SystemCalls.monotonicNanoseconds() - start, run: run)
+        if remaining == 0 { finished = true }
     }
 
     private func timeoutError(_ error: ConveyorError, batch: Int) -> ConveyorError {
@@ -113,5 +117,38 @@ final class EpochCursor<Output: Sendable> {
         finished = true
         run?.cancel()
         return error
+    }
+}
+
+extension EpochCursor where Output == TensorBatch {
+    /// The next batch lent to `body` where it lies: the worker's slot with the
+    /// process backend (released when `body` returns), the batch made
+    /// otherwise; nil at the end. What `body` throws is rethrown, after the
+    /// batch was counted as delivered.
+    func next<R>(inPlace body: (borrowing BatchView) throws -> R) throws -> R? {
+        guard let process = run as? ProcessEpochRun else {
+            guard let batch = try next() else { return nil }
+            return try body(BatchView(batch))
+        }
+        guard let (plan, batch) = try upcoming() else { return nil }
+        let start = SystemCalls.monotonicNanoseconds()
+        let receipt: ProcessWorkerPool.Receipt<Result<R, any Error>>
+        do {
+            receipt = try process.lend(batch: batch, timeout: loader.configuration.batchTimeout) {
+                (view: borrowing BatchView) in Result { try body(view) }
+            }
+        } catch {
+            throw fail(timeoutError(error, batch: batch))
+        }
+        switch receipt {
+        case let .item(lent, result):
+            delivered(lent, plan: plan, waitedSince: start)
+            return try result.get()
+        case let .failure(_, error):
+            throw fail(error)
+        case .notYet, .cancelled:
+            finished = true
+            return nil
+        }
     }
 }

@@ -84,6 +84,44 @@ extension SharedRingTests {
             }
         }
 
+        @Test func batchesLentInPlaceAreTheSameBatches() throws {
+            try expectNoLeaks {
+                let dataset = ProbeDataset(count: 29)
+                let expected = try Self.collect(DataLoader(describedBy: dataset, Self.configuration(.inline)), epochs: 1)
+                for workers in [WorkerBackend.threads(2), .processes(2)] {
+                    let loader = try DataLoader(describedBy: dataset, Self.configuration(workers))
+                    var batches = loader.makeBatchIterator()
+                    var got: [BatchDigest] = []
+                    while let digest = try batches.next(inPlace: { (batch: borrowing BatchView) in
+                        let values = try batch.withUnsafeBufferPointer(of: "value", as: Int64.self) { Array($0) }
+                        #expect(values.count == batch.count * 2)
+                        #expect(values.enumerated().filter { $0.offset % 2 == 0 }.map { Int($0.element) }
+                                == Array(batch.indices))
+                        #expect(try batch.rows(of: "tokens") == batch.indices.map { 1 + $0 % 8 })
+                        return BatchDigest(batch.copy())
+                    }) {
+                        got.append(digest)
+                    }
+                    #expect(got == expected, "\(workers)")
+                    loader.stop()
+                }
+            }
+        }
+
+        @Test func anErrorThrownWhileABatchIsLentCountsTheBatch() throws {
+            try expectNoLeaks {
+                struct Refused: Error {}
+                let loader = try DataLoader(describedBy: ProbeDataset(count: 20), Self.configuration(.processes(2)))
+                var batches = loader.makeBatchIterator()
+                #expect(throws: Refused.self) { _ = try batches.next(inPlace: { _ in throw Refused() }) }
+                #expect(loader.state.nextBatch == 1)
+                #expect(throws: ConveyorError.self) {
+                    _ = try batches.next(inPlace: { try $0.withUnsafeBufferPointer(of: "value", as: Float.self) { $0.count } })
+                }
+                #expect(try batches.next(inPlace: { $0.index }) == 2)  // the body's errors count their batches
+            }
+        }
+
         @Test func unorderedDeliversEveryBatchOnce() throws {
             try expectNoLeaks {
                 let dataset = ProbeDataset(count: 50)

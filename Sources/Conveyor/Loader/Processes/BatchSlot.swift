@@ -92,22 +92,23 @@ struct BatchSlot: Sendable {
         try lease.withUnsafeBytes(of: messageField) { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// Copies the batch out of a leased slot: the same `TensorBatch` the
-    /// array collation makes for `indices` of batch `batch` of `epoch`.
-    func tensorBatch(of lease: borrowing RingLease, epoch: Int, batch: Int, indices: ArraySlice<Int>) throws -> TensorBatch {
+    /// A view of the batch in a leased slot, for `indices` of batch `batch`
+    /// of `epoch`; valid while the lease is held. Its `copy()` is the same
+    /// `TensorBatch` the array collation makes.
+    func view(of lease: borrowing RingLease, epoch: Int, batch: Int, indices: ArraySlice<Int>) throws -> BatchView {
         let fields = layout.sampleSchema.fields
-        var tensors: [Tensor] = []
+        var buffers: [UnsafeRawBufferPointer] = []
         var rows: [[Int]] = []
         for (number, field) in fields.enumerated() {
             guard try lease.rows(of: number) == indices.count else {
                 throw ConveyorError.corruptSegment(
                     "batch \(batch) holds \(try lease.rows(of: number)) samples of '\(field.name)', not \(indices.count)")
             }
-            let bytes = try lease.withUnsafeBytes(of: number) { Array($0) }
-            tensors.append(try Tensor(dtype: field.dtype, shape: [indices.count] + field.shape, bytes: bytes))
+            // The slot's memory outlives this call: it stays mapped and untouched until the lease is released.
+            buffers.append(try lease.withUnsafeBytes(of: number) { $0 })
             rows.append(try lease.withUnsafeBufferPointer(of: fields.count + number, as: Int32.self) { $0.map(Int.init) })
         }
-        return TensorBatch(epoch: epoch, index: batch, indices: Array(indices), schema: layout.sampleSchema,
-                           tensors: tensors, rows: rows)
+        return BatchView(epoch: epoch, index: batch, indices: indices, schema: layout.sampleSchema, fields: buffers,
+                         rows: rows)
     }
 }

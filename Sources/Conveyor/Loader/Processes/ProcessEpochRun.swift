@@ -2,7 +2,8 @@ import Synchronization
 
 /// One iteration of the process backend: batch `k` is read from the lane of
 /// the worker that made it, `(k − firstBatch) mod N` (ordered), or from
-/// whichever lane is ready (unordered), and copied out of the slot.
+/// whichever lane is ready (unordered), and copied out of the slot — or lent
+/// in place (`lend`).
 final class ProcessEpochRun: EpochSource {
     typealias Output = TensorBatch
 
@@ -33,14 +34,7 @@ final class ProcessEpochRun: EpochSource {
     static let asyncSlice: Duration = .milliseconds(10)
 
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
-        let deadline = Deadline.after(timeout)
-        while true {
-            switch try receive(batch, within: .seconds(3600), deadline: deadline, timeout: timeout) {
-            case let .message(message): return message
-            case .cancelled: return nil
-            case .notYet: continue
-            }
-        }
+        message(try lend(batch: batch, timeout: timeout) { $0.copy() })
     }
 
     /// The ring's wait is a futex, which a task cannot suspend on: this waits
@@ -49,18 +43,43 @@ final class ProcessEpochRun: EpochSource {
         let deadline = Deadline.after(timeout)
         while true {
             try Task.checkCancellation()
-            switch try receive(batch, within: ProcessEpochRun.asyncSlice, deadline: deadline, timeout: timeout) {
-            case let .message(message): return message
-            case .cancelled: return nil
-            case .notYet: await Task.yield()
+            let receipt = try receive(batch, within: ProcessEpochRun.asyncSlice, deadline: deadline, timeout: timeout) {
+                $0.copy()
             }
+            if case .notYet = receipt {
+                await Task.yield()
+                continue
+            }
+            return message(receipt)
+        }
+    }
+
+    /// Waits for batch `batch` and reads it in place with `read`, as long as
+    /// `timeout` allows; `.notYet` never comes back.
+    func lend<Item>(
+        batch: Int, timeout: Duration?, _ read: (borrowing BatchView) -> Item
+    ) throws(ConveyorError) -> ProcessWorkerPool.Receipt<Item> {
+        let deadline = Deadline.after(timeout)
+        while true {
+            let receipt = try receive(batch, within: .seconds(3600), deadline: deadline, timeout: timeout, read)
+            if case .notYet = receipt { continue }
+            return receipt
+        }
+    }
+
+    private func message(_ receipt: ProcessWorkerPool.Receipt<TensorBatch>) -> LaneMessage<TensorBatch>? {
+        switch receipt {
+        case let .item(batch, output): .batch(batch, output)
+        case let .failure(batch, error): .failure(batch, error)
+        case .notYet, .cancelled: nil
         }
     }
 
     /// One wait of at most `slice`, and never past `deadline` (which throws `.timedOut`).
-    private func receive(
-        _ batch: Int, within slice: Duration, deadline: Deadline?, timeout: Duration?
-    ) throws(ConveyorError) -> ProcessWorkerPool.Receipt {
+    private func receive<Item>(
+        _ batch: Int, within slice: Duration, deadline: Deadline?, timeout: Duration?,
+        _ read: (borrowing BatchView) -> Item
+    ) throws(ConveyorError) -> ProcessWorkerPool.Receipt<Item> {
         var wait = slice
         if let deadline {
             let remaining = deadline.remainingNanoseconds
@@ -69,7 +88,7 @@ final class ProcessEpochRun: EpochSource {
         }
         return try pool.receive(
             batch: batch, lane: worker(forBatch: batch), generation: generation, plan: plan, waitingAtMost: wait,
-            isCancelled: { isCancelled })
+            isCancelled: { isCancelled }, read: read)
     }
 
     func cancel() {

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The process backend's workers, from the consumer's side: the shared ring
 /// (an anonymous memory file: one lane per worker, `prefetch` slots per
 /// lane, a slot = one collated batch), the worker processes (this program
@@ -20,9 +18,11 @@ final class ProcessWorkerPool: LoaderWorkers {
     let slot: BatchSlot
     let delivery: Delivery
     private let ring: SharedRing
-    private let consumer: Mutex<RingConsumer>
+    /// The ring's consumer: one iteration reads at a time; a newer one waits
+    /// for at most a wait slice, until the older notices it was cancelled.
+    private let consumer: Locked<RingConsumer>
     private let children: [ChildProcess]
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     private struct State: Sendable {
         var channels: [ControlChannel]
@@ -77,10 +77,10 @@ final class ProcessWorkerPool: LoaderWorkers {
         self.busyClocks = (0..<count).map { _ in WorkerBusyClock() }
         self.slot = slot
         self.delivery = configuration.delivery
-        self.consumer = Mutex(try ring.consumer(order: .unordered))
+        self.consumer = Locked(try ring.consumer(order: .unordered))
         self.ring = ring
         self.children = children
-        self.state = Mutex(State(channels: channels))
+        self.state = Locked(State(channels: channels))
     }
 
     deinit {
@@ -90,16 +90,17 @@ final class ProcessWorkerPool: LoaderWorkers {
     var processIDs: [Int32] { children.map(\.pid) }
 
     func startIteration(plan: BatchPlan, firstBatch: Int) throws(ConveyorError) -> any EpochSource<TensorBatch> {
-        let generation = try state.withLock { (state: inout State) throws(ConveyorError) -> Int64 in
-            if let failure = state.failure { throw failure }
-            guard !state.shutDown else { throw .closed("the DataLoader's worker processes (they were shut down)") }
+        let started = state.withLock { (state: inout State) -> Result<Int64, ConveyorError> in
+            if let failure = state.failure { return .failure(failure) }
+            guard !state.shutDown else { return .failure(.closed("the DataLoader's worker processes (they were shut down)")) }
             state.generation += 1
             for channel in state.channels {
                 // A worker that is gone shows when its batch is awaited.
                 try? channel.send(.run(generation: state.generation, epoch: plan.epoch, firstBatch: firstBatch))
             }
-            return state.generation
+            return .success(state.generation)
         }
+        let generation = try started.get()
         return ProcessEpochRun(pool: self, plan: plan, firstBatch: firstBatch, generation: generation)
     }
 
@@ -128,9 +129,11 @@ final class ProcessWorkerPool: LoaderWorkers {
     var queueDepths: [Int] { ring.laneDepths }
 
     /// What one `receive` found.
-    enum Receipt {
-        /// The batch, or its failure.
-        case message(LaneMessage<TensorBatch>)
+    enum Receipt<Item> {
+        /// Batch `batch`, read.
+        case item(batch: Int, Item)
+        /// Batch `batch` failed in its worker.
+        case failure(batch: Int, ConveyorError)
         /// Nothing within the time given.
         case notYet
         /// The iteration was cancelled meanwhile.
@@ -140,49 +143,61 @@ final class ProcessWorkerPool: LoaderWorkers {
     /// Takes the item of `generation` for batch `batch` from `lane` (any
     /// lane when nil), dropping older generations' items, waiting at most
     /// `duration` (in slices of `waitSlice`, between which the worker
-    /// processes are checked). Throws `.workerDied` for a worker that ended.
-    func receive(
+    /// processes are checked), and reads it with `read` (given a view of the
+    /// slot, valid during the call). Throws `.workerDied` for a worker that ended.
+    func receive<Item>(
         batch: Int, lane: Int?, generation: Int64, plan: BatchPlan, waitingAtMost duration: Duration,
-        isCancelled: () -> Bool
-    ) throws(ConveyorError) -> Receipt {
+        isCancelled: () -> Bool, read: (borrowing BatchView) -> Item
+    ) throws(ConveyorError) -> Receipt<Item> {
+        let receipt = consumer.withLock { consumer in
+            Result { () throws(ConveyorError) -> Receipt<Item> in
+                try take(batch: batch, from: consumer, lane: lane, generation: generation, plan: plan,
+                         waitingAtMost: duration, isCancelled: isCancelled, read: read)
+            }
+        }
+        return try receipt.get()
+    }
+
+    private func take<Item>(
+        batch: Int, from consumer: RingConsumer, lane: Int?, generation: Int64, plan: BatchPlan,
+        waitingAtMost duration: Duration, isCancelled: () -> Bool, read: (borrowing BatchView) -> Item
+    ) throws(ConveyorError) -> Receipt<Item> {
         let deadline = Deadline.after(duration)
-        return try consumer.withLock { (consumer: inout RingConsumer) throws(ConveyorError) -> Receipt in
-            while true {
+        while true {
+            if isCancelled() { return .cancelled }
+            let remaining = deadline?.remainingNanoseconds ?? 0
+            if remaining <= 0 { return .notYet }
+            let slice = min(ProcessWorkerPool.waitSlice, .nanoseconds(remaining))
+            let lease: RingLease
+            do throws(ConveyorError) {
+                if let lane {
+                    lease = try consumer.next(lane: lane, timeout: slice)
+                } else {
+                    lease = try consumer.next(timeout: slice)
+                }
+            } catch .timedOut, .producerStalled {
                 if isCancelled() { return .cancelled }
-                let remaining = deadline?.remainingNanoseconds ?? 0
-                if remaining <= 0 { return .notYet }
-                let slice = min(ProcessWorkerPool.waitSlice, .nanoseconds(remaining))
-                let lease: RingLease
-                do throws(ConveyorError) {
-                    if let lane {
-                        lease = try consumer.next(lane: lane, timeout: slice)
-                    } else {
-                        lease = try consumer.next(timeout: slice)
-                    }
-                } catch .timedOut, .producerStalled {
-                    if isCancelled() { return .cancelled }
-                    if let death = deadWorker(among: lane) { throw death }
-                    continue
-                } catch let .producerDied(pid, lane, _) {
-                    if isCancelled() { return .cancelled }  // stopped: the workers were told to exit
-                    throw died(worker: lane, pid: pid)
+                if let death = deadWorker(among: lane) { throw death }
+                continue
+            } catch let .producerDied(pid, lane, _) {
+                if isCancelled() { return .cancelled }  // stopped: the workers were told to exit
+                throw died(worker: lane, pid: pid)
+            }
+            do {
+                let tag = try slot.tag(of: lease)
+                guard tag.generation == generation else { continue }  // left by an abandoned iteration
+                busyClocks[lease.lane].add(tag.busyNanoseconds)
+                if let index = tag.failedIndex {
+                    return .failure(batch: tag.batch, .sourceFailed(
+                        index: index >= 0 ? index : nil, worker: lease.lane, message: try slot.message(of: lease)))
                 }
-                do {
-                    let tag = try slot.tag(of: lease)
-                    guard tag.generation == generation else { continue }  // left by an abandoned iteration
-                    busyClocks[lease.lane].add(tag.busyNanoseconds)
-                    if let index = tag.failedIndex {
-                        return .message(.failure(tag.batch, .sourceFailed(
-                            index: index >= 0 ? index : nil, worker: lease.lane, message: try slot.message(of: lease))))
-                    }
-                    let indices = plan.indices(ofBatch: tag.batch)
-                    return .message(.batch(tag.batch, try slot.tensorBatch(
-                        of: lease, epoch: plan.epoch, batch: tag.batch, indices: indices)))
-                } catch let error as ConveyorError {
-                    throw error
-                } catch {
-                    throw .corruptSegment("a batch slot could not be read: \(error)")
-                }
+                let view = try slot.view(
+                    of: lease, epoch: plan.epoch, batch: tag.batch, indices: plan.indices(ofBatch: tag.batch))
+                return .item(batch: tag.batch, read(view))
+            } catch let error as ConveyorError {
+                throw error
+            } catch {
+                throw .corruptSegment("a batch slot could not be read: \(error)")
             }
         }
     }

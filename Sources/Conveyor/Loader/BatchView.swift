@@ -1,0 +1,105 @@
+/// A collated batch lent where it lies, for the length of a closure: with
+/// the process backend, the shared-memory slot its worker wrote (no copy at
+/// all); with the other backends, the batch's own arrays.
+///
+/// ```swift
+/// var batches = loader.makeBatchIterator()
+/// while let loss = try batches.next(inPlace: { batch in
+///     try batch.withUnsafeBufferPointer(of: "image", as: UInt8.self) { pixels in step(model, pixels) }
+/// }) {
+///     print(loss)
+/// }
+/// ```
+///
+/// The memory is valid only inside the closure: the slot goes back to its
+/// worker when the closure returns. Use `copy()` to keep a batch.
+public struct BatchView: ~Copyable {
+    /// The epoch it belongs to.
+    public let epoch: Int
+    /// Its position in the epoch, from 0.
+    public let index: Int
+    /// The dataset indices of its samples.
+    public let indices: ArraySlice<Int>
+    /// One sample's fields.
+    public let schema: Schema
+    private let storage: Storage
+
+    private enum Storage {
+        case batch(TensorBatch)
+        /// Each field's bytes (`[B] + shape`) and each sample's rows, per field.
+        case slot(fields: [UnsafeRawBufferPointer], rows: [[Int]])
+    }
+
+    /// A view of `batch`.
+    init(_ batch: TensorBatch) {
+        epoch = batch.epoch
+        index = batch.index
+        indices = batch.indices[...]
+        schema = batch.schema
+        storage = .batch(batch)
+    }
+
+    /// A view of slot memory that stays valid while the view is lent.
+    init(epoch: Int, index: Int, indices: ArraySlice<Int>, schema: Schema, fields: [UnsafeRawBufferPointer], rows: [[Int]]) {
+        self.epoch = epoch
+        self.index = index
+        self.indices = indices
+        self.schema = schema
+        storage = .slot(fields: fields, rows: rows)
+    }
+
+    /// The number of samples.
+    public var count: Int { indices.count }
+
+    /// Calls `body` with the bytes of field `name` (`[count] + shape`, row-major).
+    public func withUnsafeBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let field = try fieldIndex(name)
+        switch storage {
+        case let .batch(batch): return try batch.tensors[field].withUnsafeBytes(body)
+        case let .slot(fields, _): return try body(fields[field])
+        }
+    }
+
+    /// Calls `body` with the scalars of field `name`; `Scalar` must be its dtype's type.
+    public func withUnsafeBufferPointer<Scalar: TensorScalar, R>(
+        of name: String, as type: Scalar.Type, _ body: (UnsafeBufferPointer<Scalar>) throws -> R
+    ) throws -> R {
+        let dtype = schema.fields[try fieldIndex(name)].dtype
+        guard dtype == Scalar.dtype else {
+            throw ConveyorError.invalidArgument(
+                "field '\(name)' holds \(dtype), not \(Scalar.dtype); use \(dtype)'s Swift type")
+        }
+        return try withUnsafeBytes(of: name) { bytes in try body(bytes.assumingMemoryBound(to: Scalar.self)) }
+    }
+
+    /// The rows each sample used in field `name`.
+    public func rows(of name: String) throws -> [Int] {
+        let field = try fieldIndex(name)
+        switch storage {
+        case let .batch(batch): return batch.rows[field]
+        case let .slot(_, rows): return rows[field]
+        }
+    }
+
+    /// The batch, copied out: valid after the view is gone.
+    public func copy() -> TensorBatch {
+        switch storage {
+        case let .batch(batch):
+            return batch
+        case let .slot(fields, rows):
+            let tensors = zip(schema.fields, fields).map { field, bytes in
+                // The sizes were checked when the view was made.
+                try! Tensor(dtype: field.dtype, shape: [indices.count] + field.shape, bytes: Array(bytes))
+            }
+            return TensorBatch(epoch: epoch, index: index, indices: Array(indices), schema: schema, tensors: tensors,
+                               rows: rows)
+        }
+    }
+
+    private func fieldIndex(_ name: String) throws(ConveyorError) -> Int {
+        guard let field = schema.index(of: name) else {
+            throw .invalidArgument("the batch has no field '\(name)'; its fields: \(schema.fields.map(\.name))")
+        }
+        return field
+    }
+}
