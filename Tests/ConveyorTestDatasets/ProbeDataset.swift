@@ -15,20 +15,47 @@ public struct ProbeDataset: SchemaDataset, DatasetDescription, Hashable {
     /// Ends the whole process with `exitCode` at this index.
     public var exitAt: Int?
     public var exitCode: Int32
+    /// Raises `signal` in its process at this index.
+    public var signalAt: Int?
+    public var signal: Int32
     /// Sleeps this long per sample.
     public var sleepMicroseconds: Int
 
-    public init(count: Int, failAt: Int? = nil, exitAt: Int? = nil, exitCode: Int32 = 3, sleepMicroseconds: Int = 0) {
+    public init(
+        count: Int, failAt: Int? = nil, exitAt: Int? = nil, exitCode: Int32 = 3, signalAt: Int? = nil,
+        signal: Int32 = SIGSEGV, sleepMicroseconds: Int = 0
+    ) {
         self.count = count
         self.failAt = failAt
         self.exitAt = exitAt
         self.exitCode = exitCode
+        self.signalAt = signalAt
+        self.signal = signal
         self.sleepMicroseconds = sleepMicroseconds
     }
 
     public static var typeName: String { "ProbeDataset" }
 
     public func makeDataset() throws -> ProbeDataset { self }
+
+    /// A real fault, as a bug would make (a raised signal would return from
+    /// the Swift runtime's crash handler and go on): SIGSEGV from a bad
+    /// pointer, SIGBUS from touching a mapping past its file's end, as a full
+    /// /dev/shm makes; any other signal is sent to this process.
+    private func crash(with signal: Int32) {
+        switch signal {
+        case SIGSEGV:
+            UnsafeMutablePointer<Int>(bitPattern: 8)!.pointee = 1
+        case SIGBUS:
+            var template = Array("/tmp/conveyor-probe-XXXXXX".utf8CString)
+            let fd = mkstemp(&template)
+            unlink(template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
+            let memory = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)!
+            memory.storeBytes(of: 1, as: UInt8.self)  // the file is empty: SIGBUS
+        default:
+            kill(getpid(), signal)
+        }
+    }
 
     public var schema: Schema {
         try! Schema([Field("value", .int64, shape: [2]), Field("tokens", .int32, shape: [8])])
@@ -47,6 +74,7 @@ public struct ProbeDataset: SchemaDataset, DatasetDescription, Hashable {
         if sleepMicroseconds > 0 { usleep(UInt32(sleepMicroseconds)) }
         if index == failAt { throw ProbeFailure(index: index) }
         if index == exitAt { exit(exitCode) }
+        if index == signalAt { crash(with: signal) }
         var random = context.random(for: index)
         let draw = Int64(bitPattern: random.next())
         writer.withBytes(ofField: 0) { bytes in

@@ -205,11 +205,15 @@ extension SharedRingTests {
             }
         }
 
-        @Test func aWorkerThatExitsIsReportedWithItsStatus() throws {
+        @Test(arguments: [
+            (ProbeDataset(count: 100, exitAt: 10, exitCode: 3), "exited with status 3 unexpectedly", nil),
+            (ProbeDataset(count: 100, signalAt: 10, signal: SIGSEGV), "killed by signal 11 (SIGSEGV)", "crash"),
+            (ProbeDataset(count: 100, signalAt: 10, signal: SIGBUS), "killed by signal 7 (SIGBUS)", "/dev/shm"),
+        ] as [(ProbeDataset, String, String?)])
+        func aWorkerThatEndsIsReportedWithItsStatusAndAHint(dataset: ProbeDataset, status: String, hint: String?) throws {
+            setenv("SWIFT_BACKTRACE", "enable=no", 1)  // the crashing workers (spawned later) print no backtrace
             try expectNoLeaks {
-                let loader = try DataLoader(
-                    describedBy: ProbeDataset(count: 100, exitAt: 10, exitCode: 3),
-                    Self.configuration(.processes(2), sampler: .sequential))
+                let loader = try DataLoader(describedBy: dataset, Self.configuration(.processes(2), sampler: .sequential))
                 var failure: ConveyorError?
                 var delivered = 0
                 var batches = loader.makeBatchIterator()
@@ -219,12 +223,13 @@ extension SharedRingTests {
                     failure = error
                 }
                 #expect(delivered == 2)  // batches 0 and 1; batch 2 (indices 8..<12) ends worker 0
-                guard case let .workerDied(worker, _, status, _)? = failure else {
+                guard case let .workerDied(worker, _, reported, reportedHint)? = failure else {
                     Issue.record("expected workerDied, got \(String(describing: failure))")
                     return
                 }
                 #expect(worker == 0)
-                #expect(status == "exited with status 3 unexpectedly")
+                #expect(reported == status)
+                if let hint { #expect(reportedHint?.contains(hint) == true) } else { #expect(reportedHint == nil) }
             }
         }
 
