@@ -9,18 +9,22 @@ import Glibc
 /// "value" i64[2] = [i, a draw from the context's generator for i] (so
 /// augmentation randomness shows), "tokens" i32[8] with 1 + i % 8 rows, each `i`.
 public struct ProbeDataset: SchemaDataset, DatasetDescription, Hashable {
+    /// The number of samples.
     public var count: Int
     /// Throws at this index.
     public var failAt: Int?
     /// Ends the whole process with `exitCode` at this index.
     public var exitAt: Int?
+    /// The status of that exit.
     public var exitCode: Int32
     /// Raises `signal` in its process at this index.
     public var signalAt: Int?
+    /// The signal of that crash: SIGSEGV and SIGBUS are real faults.
     public var signal: Int32
     /// Sleeps this long per sample.
     public var sleepMicroseconds: Int
 
+    /// A probe of `count` samples; see the properties for the misbehaviours.
     public init(
         count: Int, failAt: Int? = nil, exitAt: Int? = nil, exitCode: Int32 = 3, signalAt: Int? = nil,
         signal: Int32 = SIGSEGV, sleepMicroseconds: Int = 0
@@ -34,8 +38,10 @@ public struct ProbeDataset: SchemaDataset, DatasetDescription, Hashable {
         self.sleepMicroseconds = sleepMicroseconds
     }
 
+    /// "ProbeDataset".
     public static var typeName: String { "ProbeDataset" }
 
+    /// Itself.
     public func makeDataset() throws -> ProbeDataset { self }
 
     /// A real fault, as a bug would make (a raised signal would return from
@@ -57,19 +63,25 @@ public struct ProbeDataset: SchemaDataset, DatasetDescription, Hashable {
         }
     }
 
+    /// {value: i64[2], tokens: i32[8]}.
     public var schema: Schema {
         try! Schema([Field("value", .int64, shape: [2]), Field("tokens", .int32, shape: [8])])
     }
 
+    /// Not available: the probe writes in place only.
     public func sample(at index: Int) throws -> Sample {
         throw ConveyorError.unavailable("ProbeDataset writes its samples in place only")
     }
 
+    /// What `failAt` throws.
     public struct ProbeFailure: Error, CustomStringConvertible {
+        /// The index it failed at.
         public var index: Int
+        /// "probe failure at INDEX".
         public var description: String { "probe failure at \(index)" }
     }
 
+    /// Writes sample `index`, or misbehaves as configured.
     public func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
         if sleepMicroseconds > 0 { usleep(UInt32(sleepMicroseconds)) }
         if index == failAt { throw ProbeFailure(index: index) }

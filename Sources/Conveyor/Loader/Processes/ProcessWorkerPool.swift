@@ -49,6 +49,7 @@ final class ProcessWorkerPool: LoaderWorkers {
         let count = configuration.workers.workerCount
         let slot = try BatchSlot(layout: layout)
         let ring = try SharedRing.create(schema: slot.schema, lanes: count, slotsPerLane: max(2, configuration.prefetch))
+        let consumer = try ring.consumer(order: .unordered)
         let descriptionJSON = try WorkerJob.encode(description)
         var channels: [ControlChannel] = []
         var children: [ChildProcess] = []
@@ -77,7 +78,7 @@ final class ProcessWorkerPool: LoaderWorkers {
         self.busyClocks = (0..<count).map { _ in WorkerBusyClock() }
         self.slot = slot
         self.delivery = configuration.delivery
-        self.consumer = Locked(try ring.consumer(order: .unordered))
+        self.consumer = Locked(consumer)
         self.ring = ring
         self.children = children
         self.state = Locked(State(channels: channels))
