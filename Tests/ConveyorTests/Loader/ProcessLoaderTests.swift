@@ -122,6 +122,40 @@ extension SharedRingTests {
             }
         }
 
+        @Test func builtInDescriptionsWorkInWorkerProcesses() throws {
+            try expectNoLeaks {
+                let directory = try TemporaryDirectory()
+                defer { directory.remove() }
+                try directory.write(NumpyDatasetTests.npy(
+                    header: "{'descr': '<i4', 'fortran_order': False, 'shape': (5, 2), }",
+                    data: (0..<10).flatMap { value in withUnsafeBytes(of: Int32(value).littleEndian) { Array($0) } }),
+                    to: "x.npy")
+                for (name, text) in [("a.txt", "one"), ("b.txt", "three"), ("c.bin", "skip")] {
+                    try directory.write(Array(text.utf8), to: "files/" + name)
+                }
+                let numpy = try DataLoader(
+                    describedBy: NumpyDataset.Description(path: directory.path + "/x.npy", field: "x"),
+                    Self.configuration(.processes(2), batchSize: 2, sampler: .sequential))
+                var values: [[Int32]] = []
+                var batches = numpy.makeBatchIterator()
+                while let batch = try batches.next() { values.append(try batch["x"]!.scalars(as: Int32.self)) }
+                #expect(values == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]])
+                numpy.stop()
+
+                let files = try DataLoader(
+                    describedBy: DirectoryDataset.Description(path: directory.path + "/files", suffixes: [".txt"]),
+                    Self.configuration(.processes(2), batchSize: 1, sampler: .sequential))
+                var texts: [String] = []
+                var fileBatches = files.makeBatchIterator()
+                while let batch = try fileBatches.next() {
+                    let length = try #require(batch.rows(of: "bytes")?.first)
+                    texts.append(String(decoding: batch["bytes"]!.bytes.prefix(length), as: UTF8.self))
+                }
+                #expect(texts == ["one", "three"])
+                files.stop()
+            }
+        }
+
         @Test func unorderedDeliversEveryBatchOnce() throws {
             try expectNoLeaks {
                 let dataset = ProbeDataset(count: 50)
