@@ -290,6 +290,21 @@ extension SharedRingTests {
             }
         }
 
+        @Test func stopEndsAWorkerStuckInASampleWithinItsGrace() throws {
+            try expectNoLeaks {
+                let loader = try DataLoader(
+                    describedBy: ProbeDataset(count: 100, sleepMicroseconds: 20_000_000),
+                    Self.configuration(.processes(2), batchTimeout: .milliseconds(300)))
+                var batches = loader.makeBatchIterator()
+                #expect(throws: ConveyorError.self) { _ = try batches.next() }  // both workers are deep in a sample
+                let pids = loader.workerProcessIDs
+                let start = ContinuousClock.now
+                loader.stop()  // asks, waits ProcessWorkerPool.stopGrace, then kills
+                #expect(ContinuousClock.now - start < .seconds(10))
+                #expect(pids.allSatisfy(Self.isGone))
+            }
+        }
+
         @Test func aKilledConsumersWorkersExitAndLeaveNoSegment() throws {
             try expectNoLeaks {
                 let before = SharedSegment.namedSegments(prefix: SharedRing.namePrefix)
