@@ -73,43 +73,44 @@ extension BenchCatalog {
     /// producer yields again (after Task.yield) whenever an item was dropped,
     /// which is how a bounded AsyncStream gets back-pressure.
     static func handoffAsyncStream() async -> BenchRow {
-        let n = handoffItems
         let (stream, continuation) = AsyncStream<Int>.makeStream(bufferingPolicy: .bufferingOldest(10))
-        let start = BenchSupport.now()
-        let producer = Task.detached {
+        return await handoff(through: stream, impl: "AsyncStream (bufferingOldest 10)") { n in
             for k in 0..<n {
                 while case .dropped = continuation.yield(k) { await Task.yield() }
             }
             continuation.finish()
         }
-        var outOfOrder = 0, expected = 0
-        for await k in stream {
-            if k != expected { outOfOrder += 1 }
-            expected += 1
-        }
-        let seconds = BenchSupport.now() - start
-        await producer.value
-        return BenchRow(scenario: "handoff-ints", impl: "AsyncStream (bufferingOldest 10)", items: n, itemBytes: 8,
-                        workers: 1, seconds: seconds, corrupt: outOfOrder, missing: n - expected)
     }
 
     /// handoff-ints through swift-async-algorithms' AsyncChannel (a rendezvous).
     static func handoffAsyncChannel() async -> BenchRow {
-        let n = handoffItems
         let channel = AsyncChannel<Int>()
-        let start = BenchSupport.now()
-        let producer = Task.detached {
+        return await handoff(through: channel, impl: "AsyncChannel (async-algorithms)") { n in
             for k in 0..<n { await channel.send(k) }
             channel.finish()
         }
+    }
+
+    /// Times `produce(n)` in a detached task against a consumer iterating
+    /// `sequence` and checking the order.
+    static func handoff<Sequence: AsyncSequence & Sendable>(
+        through sequence: Sequence, impl: String, produce: @escaping @Sendable (Int) async -> Void
+    ) async -> BenchRow where Sequence.Element == Int {
+        let n = handoffItems
+        let start = BenchSupport.now()
+        let producer = Task.detached { await produce(n) }
         var outOfOrder = 0, expected = 0
-        for await k in channel {
-            if k != expected { outOfOrder += 1 }
-            expected += 1
+        do {
+            for try await k in sequence {
+                if k != expected { outOfOrder += 1 }
+                expected += 1
+            }
+        } catch {
+            outOfOrder += 1
         }
         let seconds = BenchSupport.now() - start
         await producer.value
-        return BenchRow(scenario: "handoff-ints", impl: "AsyncChannel (async-algorithms)", items: n, itemBytes: 8,
+        return BenchRow(scenario: "handoff-ints", impl: impl, items: n, itemBytes: 8,
                         workers: 1, seconds: seconds, corrupt: outOfOrder, missing: n - expected)
     }
 
