@@ -42,13 +42,18 @@ extension BenchCatalog {
         let queue = try BoundedQueue<Int>(capacity: 10)
         let n = handoffItems
         let start = BenchSupport.now()
-        let producer = BenchSupport.startThread {
-            for k in 0..<n { try! queue.put(k) }
-        }
-        var outOfOrder = 0
-        for k in 0..<n where try queue.get() != k { outOfOrder += 1 }
+        // Both sides on threads of their own, as a training loop's main thread
+        // and a loader thread would be (not on the async command's pool thread).
+        let outOfOrder = BenchSupport.onThreads(2) { side in
+            if side == 0 {
+                for k in 0..<n { try! queue.put(k) }
+                return 0
+            }
+            var outOfOrder = 0
+            for k in 0..<n where (try? queue.get()) != k { outOfOrder += 1 }
+            return outOfOrder
+        }[1]
         let seconds = BenchSupport.now() - start
-        producer.wait()
         return BenchRow(scenario: "handoff-ints", impl: "conveyor BoundedQueue (threads)", items: n, itemBytes: 8,
                         workers: 1, seconds: seconds, corrupt: outOfOrder)
     }
