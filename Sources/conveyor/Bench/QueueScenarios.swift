@@ -131,15 +131,29 @@ extension BenchCatalog {
             return ScenarioItem(index, floats: floats, ints: ints)
         }
         var check = DeliveryCheck(items: items)
-        while let item = try prefetcher.next(timeout: .seconds(120)) {
+        var waited = 0.0, slept = 0.0
+        while true {
+            let asked = BenchSupport.now()
+            guard let item = try prefetcher.next(timeout: .seconds(120)) else { break }
+            let got = BenchSupport.now()
+            waited += got - asked
             check.record(index: item.index, intact: item.isIntact(item.index))
-            if consumeSeconds > 0 { BenchSupport.sleep(seconds: consumeSeconds) }
+            if consumeSeconds > 0 {
+                BenchSupport.sleep(seconds: consumeSeconds)
+                slept += BenchSupport.now() - got
+            }
         }
         let seconds = BenchSupport.now() - start
         var row = BenchRow(scenario: scenario, impl: "conveyor Prefetcher (2 threads)", items: items,
                            itemBytes: (floats + ints) * 4, workers: 2, seconds: seconds,
                            corrupt: check.corrupt, missing: check.missing, duplicated: check.duplicated)
-        if produceSeconds > 0 { row.efficiency = (1.0 / seconds * 1000).rounded() / 1000 }
+        if produceSeconds > 0 {
+            row.efficiency = (1.0 / seconds * 1000).rounded() / 1000
+            // Where the time above the ideal went: the consumer's wait for data
+            // (the first item cannot come before it is made) and its own sleeps.
+            row.note = "consumer waited \(Int((waited * 1000).rounded())) ms for data (first item \(Int(produceSeconds * 1000)) ms to make); "
+                + "its \(items) sleeps of \(Int(consumeSeconds * 1000)) ms took \(Int((slept * 1000).rounded())) ms"
+        }
         return row
     }
 
