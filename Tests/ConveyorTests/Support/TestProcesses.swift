@@ -33,8 +33,9 @@ final class HelperProcess {
     private let output: Int32
     private let errors: Int32
 
-    /// Spawns the helper with `arguments`; `ring` (when given) is inherited as $CONVEYOR_RING_FD.
-    init(_ arguments: [String], ring: SharedRing? = nil) throws {
+    /// Spawns the helper (or `executable`) with `arguments`; `ring` (when
+    /// given) is inherited as $CONVEYOR_RING_FD.
+    init(_ arguments: [String], ring: SharedRing? = nil, executable: String = helperPath) throws {
         output = HelperProcess.temporaryFile()
         errors = HelperProcess.temporaryFile()
         var environment: [String: String] = [:]
@@ -43,7 +44,7 @@ final class HelperProcess {
             environment["CONVEYOR_RING_FD"] = "\(ring.descriptor)"
             inherit.append(ring.descriptor)
         }
-        child = try ChildProcess.spawn(executable: helperPath, arguments: arguments, environment: environment,
+        child = try ChildProcess.spawn(executable: executable, arguments: arguments, environment: environment,
                                        inheriting: inherit, standardOutput: output, standardError: errors)
     }
 
