@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 @testable import Conveyor
 
@@ -66,6 +67,8 @@ extension SharedRingTests {
                 // The reader released every slot and left the consumer table.
                 #expect(ring.info.lanes[0].consumed == 25 && ring.info.lanes[0].depth == 0)
                 #expect(ring.info.consumerPIDs.isEmpty)
+                // It counted itself in consumersEver with FUTEX_WAKE_OP's atomic add.
+                #expect(ring.memory.consumersEver.pointee.load(ordering: .acquiring) == 1)
 
                 // Python producer -> Swift consumer. The consumer attaches first and waits.
                 let consumer = try HelperProcess(["consume", "--schema", "mixed", "--name", name,
@@ -75,12 +78,17 @@ extension SharedRingTests {
                     usleep(1000)
                 }
                 #expect(ring.info.consumerPIDs == [consumer.pid], "\(consumer.stderr)")
+                let dataSequence = { UInt32(littleEndian: ring.memory.base.load(
+                    fromByteOffset: RingLayout.Header.dataSequence, as: UInt32.self)) }
+                let sequenceBefore = dataSequence()
                 let writer = try python(["produce", "--name", name, "--start", "1000", "--count", "25"])
                 try expectExit(writer, .exited(0), "Python producer")
                 try expectExit(consumer, .exited(0), "Swift consumer")
                 #expect(writer.stdout.contains("claimed lane 0\n"))
                 #expect(writer.stdout.hasSuffix("produced 25\n"), "\(writer.stdout) \(writer.stderr)")
                 #expect(consumer.stdout == "consumed 25 corrupt 0\n", "\(consumer.stdout) \(consumer.stderr)")
+                // The Python producer notified once per item (an atomic add and a wake); nobody else did.
+                #expect(dataSequence() &- sequenceBefore == 25)
                 // The Python producer released its lane; the head it kept is the lane's.
                 let lane = ring.info.lanes[0]
                 #expect(lane.producerPID == nil && lane.committed == 50 && lane.consumed == 50)
