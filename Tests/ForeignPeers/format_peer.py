@@ -148,9 +148,12 @@ class Ring:
         self.libc.syscall.restype = ctypes.c_long
 
     def close(self):
-        for view in (self.u32, self.u64, self.bytes):
-            view.release()
-        self.mm.close()
+        try:
+            for view in (self.u32, self.u64, self.bytes):
+                view.release()
+            self.mm.close()
+        except BufferError:
+            pass  # a numpy view outlived an error; the process is ending anyway
 
     # --- validation (FORMAT.md "Validation", in its order) ---
 
