@@ -21,8 +21,10 @@ import Glibc
 /// descriptor in `--fd N` or $CONVEYOR_RING_FD, expecting the test schema
 /// `--floats F --ints I` (defaults 64 and 4). Item k holds rows(k) float
 /// rows and I ints, every value equal to k (see `rows`), so any torn or
-/// stale write shows. Output: one line of "key value" pairs; errors go to
-/// stderr with exit status 2.
+/// stale write shows. With `--schema mixed`, produce and consume use
+/// `Mixed.schema` and its pattern instead (shared with the Python peer,
+/// Tests/ForeignPeers/format_peer.py). Output: one line of "key value"
+/// pairs; errors go to stderr with exit status 2.
 @main
 struct Helper {
     static func main() {
@@ -31,8 +33,10 @@ struct Helper {
         do {
             try ChildProcess.bindLifetimeToParent()
             if options.command == "loader-consume" { try loaderConsume() }
-            let schema = try Schema([Field("f", .float32, shape: [options.int("--floats", 64)]),
-                                     Field("i", .int32, shape: [options.int("--ints", 4)])])
+            let mixed = options.string("--schema") == "mixed"
+            let schema = mixed ? try Mixed.schema()
+                : try Schema([Field("f", .float32, shape: [options.int("--floats", 64)]),
+                              Field("i", .int32, shape: [options.int("--ints", 4)])])
             if options.command == "create-named" {
                 // A creator that the test kills: its named segment is left behind.
                 let ring = try SharedRing.create(schema: schema, lanes: 1, slotsPerLane: 2, naming: .named(nil))
@@ -47,6 +51,8 @@ struct Helper {
                 ring = try SharedRing.attach(descriptor: Int32(fd), expecting: schema)
             }
             switch options.command {
+            case "produce" where mixed: try Mixed.produce(ring, options)
+            case "consume" where mixed: try Mixed.consume(ring, options)
             case "produce": try produce(ring, &options)
             case "consume": try consume(ring, &options)
             case "hold-lease": try holdLease(ring)

@@ -13,4 +13,12 @@ public struct ItemContext: Sendable {
     /// A generator derived from (base seed, index): use it for anything random
     /// about this item.
     public var random: SeededRandom
+
+    @usableFromInline
+    init(index: Int, worker: Int, workerSeed: UInt64, random: SeededRandom) {
+        self.index = index
+        self.worker = worker
+        self.workerSeed = workerSeed
+        self.random = random
+    }
 }

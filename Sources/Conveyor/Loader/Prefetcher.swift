@@ -24,20 +24,21 @@ import Synchronization
 /// once, in its order, to whoever asks next.
 public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     /// What a lane carries: an item, or the failure at that position.
+    @usableFromInline
     enum Outcome: Sendable {
         case item(Element)
         case failure(ConveyorError)
     }
 
-    private let lanes: [BoundedQueue<Outcome>]
+    @usableFromInline let lanes: [BoundedQueue<Outcome>]
     /// Items in all (indexed source), or nil (sequential source).
-    private let total: Int?
+    @usableFromInline let total: Int?
     /// Position of the next item the consumer takes (ordered delivery).
-    private let cursor = Atomic<Int>(0)
+    @usableFromInline let cursor = Atomic<Int>(0)
     /// Set once the consumer has seen the end or an error, or after stop().
-    private let finished = Atomic<Bool>(false)
-    private let stopping = StopSignal()
-    private let threads = ThreadGroup()
+    @usableFromInline let finished = Atomic<Bool>(false)
+    @usableFromInline let stopping = StopSignal()
+    @usableFromInline let threads = ThreadGroup()
 
     // MARK: Sequential sources
 
@@ -69,6 +70,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     /// index exactly once. At most `depth` items wait (split among the
     /// workers). `seed` is the base of every `ItemContext`'s randomness.
     /// Throws for a negative count, fewer than 1 worker or a depth below 1.
+    @inlinable
     public convenience init(
         count: Int, workers: Int = 2, depth: Int = 10, delivery: Delivery = .ordered, seed: UInt64 = 0,
         produce: @escaping @Sendable (_ index: Int, _ context: inout ItemContext) throws -> Element
@@ -104,7 +106,8 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
         }
     }
 
-    private init(lanes: Int, laneCapacity: Int, total: Int?, label: String) throws(ConveyorError) {
+    @usableFromInline
+    init(lanes: Int, laneCapacity: Int, total: Int?, label: String) throws(ConveyorError) {
         guard laneCapacity >= 1 else {
             throw .invalidArgument("a Prefetcher needs a \(label) of at least 1, not \(laneCapacity)")
         }
@@ -119,7 +122,8 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     /// Starts a worker thread; if that fails, stops the ones already started.
-    private func startOrStop(_ body: sending @escaping () -> Void) throws(ConveyorError) {
+    @usableFromInline
+    func startOrStop(_ body: sending @escaping () -> Void) throws(ConveyorError) {
         do {
             try threads.start(body)
         } catch {
@@ -133,6 +137,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     /// The next item, waiting at most `timeout` for it (nil: no limit). Returns
     /// nil at the end of the source; throws the source's error at its
     /// position (then returns nil), or `.timedOut`.
+    @inlinable
     public func next(timeout: Duration? = nil) throws(ConveyorError) -> Element? {
         guard let lane = currentLane() else { return nil }
         return try settle(try lane.get(timeout: timeout))
@@ -145,7 +150,8 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     /// The lane holding the consumer's next item, or nil at the end.
-    private func currentLane() -> BoundedQueue<Outcome>? {
+    @inlinable
+    func currentLane() -> BoundedQueue<Outcome>? {
         if finished.load(ordering: .acquiring) { return nil }
         let position = cursor.load(ordering: .relaxed)
         if let total, position >= total {
@@ -156,7 +162,8 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     /// Advances past a delivered outcome; nil (the lane ended) ends the iteration.
-    private func settle(_ outcome: Outcome?) throws(ConveyorError) -> Element? {
+    @inlinable
+    func settle(_ outcome: Outcome?) throws(ConveyorError) -> Element? {
         switch outcome {
         case let .item(element)?:
             cursor.wrappingAdd(1, ordering: .relaxed)
@@ -222,14 +229,24 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     /// One worker of an indexed source: what it needs to make its items.
-    private struct WorkerPlan: Sendable {
-        let worker: Int
-        let seed: UInt64
-        let lane: BoundedQueue<Outcome>
-        let stopping: StopSignal
+    @usableFromInline
+    struct WorkerPlan: Sendable {
+        @usableFromInline let worker: Int
+        @usableFromInline let seed: UInt64
+        @usableFromInline let lane: BoundedQueue<Outcome>
+        @usableFromInline let stopping: StopSignal
+
+        @inlinable
+        init(worker: Int, seed: UInt64, lane: BoundedQueue<Outcome>, stopping: StopSignal) {
+            self.worker = worker
+            self.seed = seed
+            self.lane = lane
+            self.stopping = stopping
+        }
 
         /// Makes the items of `indices` into the lane, until the first
         /// failure (delivered in its place) or a stop.
+        @inlinable
         func produce<Indices: Sequence>(
             _ indices: Indices, _ make: (Int, inout ItemContext) throws -> Element
         ) where Indices.Element == Int {
@@ -252,10 +269,18 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     /// Indices claimed one at a time from a shared counter, below `count`.
-    private struct ClaimedIndices: Sequence, IteratorProtocol {
-        let counter: AtomicCounter
-        let count: Int
+    @usableFromInline
+    struct ClaimedIndices: Sequence, IteratorProtocol {
+        @usableFromInline let counter: AtomicCounter
+        @usableFromInline let count: Int
 
+        @inlinable
+        init(counter: AtomicCounter, count: Int) {
+            self.counter = counter
+            self.count = count
+        }
+
+        @inlinable
         mutating func next() -> Int? {
             let index = counter.next()
             return index < count ? index : nil

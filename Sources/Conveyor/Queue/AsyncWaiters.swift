@@ -5,6 +5,7 @@ import Synchronization
 /// suspends; a notifier publishes its change, fences (the `FutexEvent`'s
 /// `notifyAll` does so just before), then reads the count. So a change is
 /// never missed, and a notifier with no waiters takes no lock.
+@usableFromInline
 final class AsyncWaiters: Sendable {
     private struct Waiting {
         var nextID: UInt64 = 0
@@ -18,6 +19,7 @@ final class AsyncWaiters: Sendable {
 
     /// Resumes every suspended waiter. Call after a sequentially consistent
     /// fence that follows the change (`FutexEvent.notifyAll` issues one).
+    @usableFromInline
     func resumeAll() {
         guard waiterCount.load(ordering: .sequentiallyConsistent) != 0 else { return }
         let all = waiting.withLock { waiting in

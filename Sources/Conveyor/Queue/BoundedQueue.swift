@@ -16,12 +16,12 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     // @unchecked: `ring` and the event words are shared between threads by
     // design and touched only through atomics (SlotRing, FutexEvent); every
     // other stored property is immutable.
-    private let ring: SlotRing<Element>
-    private let eventWords: UnsafeMutableRawPointer
-    private let notEmpty: FutexEvent
-    private let notFull: FutexEvent
-    private let getters = AsyncWaiters()
-    private let putters = AsyncWaiters()
+    @usableFromInline let ring: SlotRing<Element>
+    @usableFromInline let eventWords: UnsafeMutableRawPointer
+    @usableFromInline let notEmpty: FutexEvent
+    @usableFromInline let notFull: FutexEvent
+    @usableFromInline let getters = AsyncWaiters()
+    @usableFromInline let putters = AsyncWaiters()
 
     /// The most items the queue holds.
     public let capacity: Int
@@ -49,6 +49,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     /// Adds `element`, waiting while the queue is full for at most `timeout`
     /// (nil: as long as it takes). Throws `.timedOut` when the time passes
     /// and `.closed` if the queue is or gets closed.
+    @inlinable
     public func put(_ element: Element, timeout: Duration? = nil) throws(ConveyorError) {
         let deadline = Deadline.after(timeout)
         let added = notFull.wait(deadline: deadline) { enqueue(element) }
@@ -57,6 +58,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
 
     /// Adds `element` if there is room now; returns false when full. Throws
     /// `.closed` if the queue is closed.
+    @inlinable
     public func tryPut(_ element: Element) throws(ConveyorError) -> Bool {
         guard let added = enqueue(element) else { return false }
         try finishPut(added, timeout: nil)
@@ -82,6 +84,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     /// Removes the oldest item, waiting while the queue is empty for at most
     /// `timeout` (nil: as long as it takes). Returns nil once the queue is
     /// closed and empty; throws `.timedOut` when the time passes.
+    @inlinable
     public func get(timeout: Duration? = nil) throws(ConveyorError) -> Element? {
         let deadline = Deadline.after(timeout)
         let outcome = notEmpty.wait(deadline: deadline) { dequeue() }
@@ -90,6 +93,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
 
     /// Removes the oldest item if there is one now; nil when the queue is
     /// empty (check `isClosed` to tell whether more can come).
+    @inlinable
     public func tryGet() -> Element? {
         if case let .item(element)? = dequeue() {
             return element
@@ -123,9 +127,11 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     }
 
     /// Whether `close()` has been called.
+    @inlinable
     public var isClosed: Bool { ring.isClosed }
 
     /// Items in the queue now (a snapshot: other threads may change it at once).
+    @inlinable
     public var count: Int { ring.count }
 
     /// Whether the queue holds no item now.
@@ -143,7 +149,8 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     // MARK: Transitions
 
     /// One enqueue attempt: true added, false closed, nil full.
-    private func enqueue(_ element: Element) -> Bool? {
+    @inlinable
+    func enqueue(_ element: Element) -> Bool? {
         switch ring.tryEnqueue(element) {
         case .enqueued: true
         case .closed: false
@@ -152,13 +159,15 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     }
 
     /// One dequeue attempt: nil while empty and open.
-    private func dequeue() -> SlotRing<Element>.DequeueResult? {
+    @inlinable
+    func dequeue() -> SlotRing<Element>.DequeueResult? {
         let outcome = ring.tryDequeue()
         if case .empty = outcome { return nil }
         return outcome
     }
 
-    private func finishPut(_ added: Bool?, timeout: Duration?) throws(ConveyorError) {
+    @inlinable
+    func finishPut(_ added: Bool?, timeout: Duration?) throws(ConveyorError) {
         switch added {
         case true?:
             notEmpty.notifyAllAfterBarrier()  // the enqueue published by an exchange
@@ -170,7 +179,8 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
         }
     }
 
-    private func finishGet(
+    @inlinable
+    func finishGet(
         _ outcome: SlotRing<Element>.DequeueResult?, timeout: Duration?
     ) throws(ConveyorError) -> Element? {
         switch outcome {

@@ -15,25 +15,28 @@ import Synchronization
 /// sleepers cannot move before it (see `FutexEvent.notifyAllAfterBarrier`).
 /// Once the closed bit is set in the tail no CAS on the tail can succeed, so
 /// no item is added after `close()` returns.
+@usableFromInline
 struct SlotRing<Element>: ~Copyable {
     /// The outcome of `tryEnqueue`.
+    @usableFromInline
     enum EnqueueResult { case enqueued, full, closed }
 
     /// The outcome of `tryDequeue`.
+    @usableFromInline
     enum DequeueResult { case item(Element), empty, closedAndDrained }
 
-    let capacity: Int
+    @usableFromInline let capacity: Int
     /// Slot i at `slots + i * slotStride`: its sequence, then its element,
     /// padded to whole cache lines so neighbouring slots never share one.
-    private let slots: UnsafeMutableRawPointer
-    private let slotStride: Int
-    private let elementOffset: Int
+    @usableFromInline let slots: UnsafeMutableRawPointer
+    @usableFromInline let slotStride: Int
+    @usableFromInline let elementOffset: Int
     /// The head and the tail, a cache line pair apart so producers and
     /// consumers do not share a line.
-    private let positions: UnsafeMutableRawPointer
+    @usableFromInline let positions: UnsafeMutableRawPointer
 
-    private static var closedBit: Int { 1 << 62 }
-    private static var lineStride: Int { 128 }
+    @inlinable static var closedBit: Int { 1 << 62 }
+    @inlinable static var lineStride: Int { 128 }
 
     init(capacity: Int) {
         precondition(capacity >= 1)
@@ -64,25 +67,26 @@ struct SlotRing<Element>: ~Copyable {
         positions.deallocate()
     }
 
-    private var head: UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable var head: UnsafeMutablePointer<Atomic<Int>> {
         positions.assumingMemoryBound(to: Atomic<Int>.self)
     }
 
-    private var tail: UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable var tail: UnsafeMutablePointer<Atomic<Int>> {
         (positions + Self.lineStride).assumingMemoryBound(to: Atomic<Int>.self)
     }
 
-    @inline(__always)
-    private func sequenceWord(_ slot: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+    @inlinable
+    func sequenceWord(_ slot: Int) -> UnsafeMutablePointer<Atomic<Int>> {
         (slots + slot * slotStride).assumingMemoryBound(to: Atomic<Int>.self)
     }
 
-    @inline(__always)
-    private func element(_ slot: Int) -> UnsafeMutablePointer<Element> {
+    @inlinable
+    func element(_ slot: Int) -> UnsafeMutablePointer<Element> {
         (slots + slot * slotStride + elementOffset).assumingMemoryBound(to: Element.self)
     }
 
     /// Adds `element` unless the ring is full or closed.
+    @inlinable
     func tryEnqueue(_ element: Element) -> EnqueueResult {
         var position = tail.pointee.load(ordering: .relaxed)
         while true {
@@ -110,6 +114,7 @@ struct SlotRing<Element>: ~Copyable {
     }
 
     /// Removes the oldest item, or says that there is none (yet, or ever).
+    @inlinable
     func tryDequeue() -> DequeueResult {
         var position = head.pointee.load(ordering: .relaxed)
         while true {
@@ -138,16 +143,19 @@ struct SlotRing<Element>: ~Copyable {
     }
 
     /// Sets the closed bit; returns false if it was already set.
+    @usableFromInline
     func close() -> Bool {
         tail.pointee.bitwiseOr(Self.closedBit, ordering: .sequentiallyConsistent).oldValue & Self.closedBit == 0
     }
 
     /// Whether `close()` has been called.
+    @inlinable
     var isClosed: Bool {
         tail.pointee.load(ordering: .acquiring) & Self.closedBit != 0
     }
 
     /// Items claimed by producers and not yet claimed by consumers, within 0...capacity.
+    @inlinable
     var count: Int {
         let head = self.head.pointee.load(ordering: .acquiring)
         let tail = self.tail.pointee.load(ordering: .acquiring) & ~Self.closedBit

@@ -1,9 +1,11 @@
 /// A point on the monotonic clock by which a wait must end.
+@usableFromInline
 struct Deadline: Sendable {
     /// CLOCK_MONOTONIC nanoseconds.
-    let nanoseconds: Int64
+    @usableFromInline let nanoseconds: Int64
 
     /// The deadline `timeout` from now; nil when there is no timeout.
+    @usableFromInline
     static func after(_ timeout: Duration?) -> Deadline? {
         guard let timeout else { return nil }
         let now = SystemCalls.monotonicNanoseconds()
@@ -12,10 +14,12 @@ struct Deadline: Sendable {
     }
 
     /// Nanoseconds left; zero or less once passed.
+    @usableFromInline
     var remainingNanoseconds: Int64 {
         nanoseconds - SystemCalls.monotonicNanoseconds()
     }
 
     /// Whether the deadline has passed.
+    @usableFromInline
     var hasPassed: Bool { remainingNanoseconds <= 0 }
 }

@@ -14,11 +14,12 @@ import Synchronization
 /// non-zero it bumps the sequence and wakes. Either the waiter sees the
 /// change, or the notifier sees the sleeper; a wake between the two is
 /// caught by the futex comparing the sequence.
+@usableFromInline
 struct FutexEvent: @unchecked Sendable {
     // @unchecked: the pointers address words that are only ever accessed atomically.
-    private let sequence: UnsafeMutablePointer<Atomic<UInt32>>
-    private let sleepers: UnsafeMutablePointer<Atomic<UInt32>>
-    private let shared: Bool
+    @usableFromInline let sequence: UnsafeMutablePointer<Atomic<UInt32>>
+    @usableFromInline let sleepers: UnsafeMutablePointer<Atomic<UInt32>>
+    @usableFromInline let shared: Bool
 
     /// An event on the two words at `sequence` and `sleepers`.
     init(sequence: UnsafeMutableRawPointer, sleepers: UnsafeMutableRawPointer, shared: Bool) {
@@ -28,7 +29,7 @@ struct FutexEvent: @unchecked Sendable {
     }
 
     /// Wakes every waiter if any sleeps. Call after publishing a change.
-    @inline(__always)
+    @inlinable
     func notifyAll() {
         atomicMemoryFence(ordering: .sequentiallyConsistent)
         notifyAllAfterBarrier()
@@ -37,7 +38,7 @@ struct FutexEvent: @unchecked Sendable {
     /// `notifyAll` without its fence, for a caller whose change was published
     /// by a sequentially consistent read-modify-write (an exchange, say),
     /// which orders the sleeper load after it just as the fence would.
-    @inline(__always)
+    @inlinable
     func notifyAllAfterBarrier() {
         if sleepers.pointee.load(ordering: .sequentiallyConsistent) != 0 {
             wakeAll()
@@ -45,6 +46,7 @@ struct FutexEvent: @unchecked Sendable {
     }
 
     /// Bumps the sequence and wakes every sleeper, whether or not one is counted.
+    @usableFromInline
     func wakeAll() {
         sequence.pointee.wrappingAdd(1, ordering: .releasing)
         SystemCalls.futexWake(futexWord, shared: shared)
@@ -55,6 +57,7 @@ struct FutexEvent: @unchecked Sendable {
     /// `deadline` passes.
     /// `sleepSlice` caps each sleep so that callers can run `attempt` for
     /// checks that no notification covers (a dead peer, say).
+    @inlinable
     func wait<Result>(
         deadline: Deadline?,
         backoff: Backoff = Backoff(),
@@ -65,6 +68,7 @@ struct FutexEvent: @unchecked Sendable {
         var backoff = backoff
         while backoff.snooze() {
             if let result = try attempt() { return result }
+            if let deadline, deadline.hasPassed { break }
         }
         while true {
             let key = sequence.pointee.load(ordering: .acquiring)
@@ -87,7 +91,7 @@ struct FutexEvent: @unchecked Sendable {
                     sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
                     return nil
                 }
-                timeout = min(timeout ?? remaining, remaining)
+                timeout = Swift.min(timeout ?? remaining, remaining)
             }
             _ = SystemCalls.futexWait(futexWord, expected: key, timeoutNanoseconds: timeout, shared: shared)
             sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
@@ -96,7 +100,8 @@ struct FutexEvent: @unchecked Sendable {
         }
     }
 
-    private var futexWord: UnsafeMutablePointer<UInt32> {
+    @usableFromInline
+    var futexWord: UnsafeMutablePointer<UInt32> {
         UnsafeMutableRawPointer(sequence).assumingMemoryBound(to: UInt32.self)
     }
 }

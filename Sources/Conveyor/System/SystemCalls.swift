@@ -11,6 +11,7 @@ import Musl
 ///
 /// Extensions by concern live beside this file (`SystemCalls+Memory.swift`,
 /// `SystemCalls+Process.swift`).
+@usableFromInline
 enum SystemCalls {
     /// The text of an errno value.
     static func errorString(_ errno: Int32) -> String {
@@ -35,22 +36,25 @@ enum SystemCalls {
     }
 
     /// CLOCK_MONOTONIC in nanoseconds.
+    @usableFromInline
     static func monotonicNanoseconds() -> Int64 {
         cconveyor_monotonic_ns()
     }
 
     /// The processor's spin-wait hint.
-    @inline(__always)
+    @usableFromInline
     static func cpuRelax() {
         cconveyor_cpu_relax()
     }
 
     /// Gives the processor to another thread.
+    @usableFromInline
     static func yieldProcessor() {
         sched_yield()
     }
 
     /// The outcome of a futex wait.
+    @usableFromInline
     enum FutexWaitResult {
         /// Woken, or the word no longer held the expected value, or a signal arrived.
         case wokenOrChanged
@@ -60,6 +64,7 @@ enum SystemCalls {
 
     /// Sleeps while `word` holds `expected`, for at most `timeoutNanoseconds`
     /// (nil: no limit). Spurious returns are allowed: callers re-check.
+    @usableFromInline
     static func futexWait(
         _ word: UnsafeMutablePointer<UInt32>, expected: UInt32, timeoutNanoseconds: Int64?, shared: Bool
     ) -> FutexWaitResult {
@@ -69,6 +74,7 @@ enum SystemCalls {
     }
 
     /// Wakes up to `count` threads sleeping on `word`.
+    @usableFromInline
     static func futexWake(_ word: UnsafeMutablePointer<UInt32>, count: Int32 = .max, shared: Bool) {
         _ = cconveyor_futex_wake(word, count, shared ? 1 : 0)
     }

@@ -7,6 +7,7 @@ import Musl
 /// Worker threads that their owner joins: once `joinAll()` returns (the
 /// owner calls it when it stops, and from its `deinit`), every thread of the
 /// group has ended, so none outlives what started it.
+@usableFromInline
 final class ThreadGroup: Sendable {
     private let threads = Locked<[pthread_t]>([])
 
@@ -14,6 +15,7 @@ final class ThreadGroup: Sendable {
     init() {}
 
     /// Starts a thread of the group running `body`.
+    @usableFromInline
     func start(_ body: sending @escaping () -> Void) throws(ConveyorError) {
         let thread = try SystemCalls.startThread(body)
         threads.withLock { $0.append(thread) }

@@ -21,18 +21,22 @@ enum BenchSupport {
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
-    /// Runs `body(i)` for i in 0..<count on new threads and waits for all.
-    static func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    /// Runs `body(i)` for i in 0..<count on new threads, waits for all, and
+    /// returns their results in order.
+    static func onThreads<Result: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> Result) -> [Result] {
+        let results = ThreadResults<Result>(count)
         let done = DispatchSemaphore(value: 0)
         for index in 0..<count {
             let thread = Thread {
-                body(index)
+                let value = body(index)
+                results.slots[index] = value
                 done.signal()
             }
             thread.stackSize = 1 << 20
             thread.start()
         }
         for _ in 0..<count { done.wait() }
+        return results.values.map { $0! }
     }
 
     /// Starts `body` on a new thread; the returned semaphore is signalled when it ends.
@@ -64,6 +68,22 @@ enum BenchSupport {
         var remaining = timespec()
         while nanosleep(&request, &remaining) == -1, errno == EINTR { request = remaining }
     }
+}
+
+/// One result slot per thread of `BenchSupport.onThreads`.
+private final class ThreadResults<Value: Sendable>: @unchecked Sendable {
+    // @unchecked: each thread writes only its own slot, before it signals
+    // the semaphore the reader waits on.
+    let slots: UnsafeMutableBufferPointer<Value?>
+    init(_ count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+    var values: [Value?] { Array(slots) }
 }
 
 /// Item k of the shared scenarios: F float32 values and I int32 values, all equal to k.

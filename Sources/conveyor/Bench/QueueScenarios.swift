@@ -42,13 +42,18 @@ extension BenchCatalog {
         let queue = try BoundedQueue<Int>(capacity: 10)
         let n = handoffItems
         let start = BenchSupport.now()
-        let producer = BenchSupport.startThread {
-            for k in 0..<n { try! queue.put(k) }
-        }
-        var outOfOrder = 0
-        for k in 0..<n where try queue.get() != k { outOfOrder += 1 }
+        // Both sides on threads of their own, as a training loop's main thread
+        // and a loader thread would be (not on the async command's pool thread).
+        let outOfOrder = BenchSupport.onThreads(2) { side in
+            if side == 0 {
+                for k in 0..<n { try! queue.put(k) }
+                return 0
+            }
+            var outOfOrder = 0
+            for k in 0..<n where (try? queue.get()) != k { outOfOrder += 1 }
+            return outOfOrder
+        }[1]
         let seconds = BenchSupport.now() - start
-        producer.wait()
         return BenchRow(scenario: "handoff-ints", impl: "conveyor BoundedQueue (threads)", items: n, itemBytes: 8,
                         workers: 1, seconds: seconds, corrupt: outOfOrder)
     }
@@ -73,43 +78,44 @@ extension BenchCatalog {
     /// producer yields again (after Task.yield) whenever an item was dropped,
     /// which is how a bounded AsyncStream gets back-pressure.
     static func handoffAsyncStream() async -> BenchRow {
-        let n = handoffItems
         let (stream, continuation) = AsyncStream<Int>.makeStream(bufferingPolicy: .bufferingOldest(10))
-        let start = BenchSupport.now()
-        let producer = Task.detached {
+        return await handoff(through: stream, impl: "AsyncStream (bufferingOldest 10)") { n in
             for k in 0..<n {
                 while case .dropped = continuation.yield(k) { await Task.yield() }
             }
             continuation.finish()
         }
-        var outOfOrder = 0, expected = 0
-        for await k in stream {
-            if k != expected { outOfOrder += 1 }
-            expected += 1
-        }
-        let seconds = BenchSupport.now() - start
-        await producer.value
-        return BenchRow(scenario: "handoff-ints", impl: "AsyncStream (bufferingOldest 10)", items: n, itemBytes: 8,
-                        workers: 1, seconds: seconds, corrupt: outOfOrder, missing: n - expected)
     }
 
     /// handoff-ints through swift-async-algorithms' AsyncChannel (a rendezvous).
     static func handoffAsyncChannel() async -> BenchRow {
-        let n = handoffItems
         let channel = AsyncChannel<Int>()
-        let start = BenchSupport.now()
-        let producer = Task.detached {
+        return await handoff(through: channel, impl: "AsyncChannel (async-algorithms)") { n in
             for k in 0..<n { await channel.send(k) }
             channel.finish()
         }
+    }
+
+    /// Times `produce(n)` in a detached task against a consumer iterating
+    /// `sequence` and checking the order.
+    static func handoff<Sequence: AsyncSequence & Sendable>(
+        through sequence: Sequence, impl: String, produce: @escaping @Sendable (Int) async -> Void
+    ) async -> BenchRow where Sequence.Element == Int {
+        let n = handoffItems
+        let start = BenchSupport.now()
+        let producer = Task.detached { await produce(n) }
         var outOfOrder = 0, expected = 0
-        for await k in channel {
-            if k != expected { outOfOrder += 1 }
-            expected += 1
+        do {
+            for try await k in sequence {
+                if k != expected { outOfOrder += 1 }
+                expected += 1
+            }
+        } catch {
+            outOfOrder += 1
         }
         let seconds = BenchSupport.now() - start
         await producer.value
-        return BenchRow(scenario: "handoff-ints", impl: "AsyncChannel (async-algorithms)", items: n, itemBytes: 8,
+        return BenchRow(scenario: "handoff-ints", impl: impl, items: n, itemBytes: 8,
                         workers: 1, seconds: seconds, corrupt: outOfOrder, missing: n - expected)
     }
 
@@ -125,15 +131,29 @@ extension BenchCatalog {
             return ScenarioItem(index, floats: floats, ints: ints)
         }
         var check = DeliveryCheck(items: items)
-        while let item = try prefetcher.next(timeout: .seconds(120)) {
+        var waited = 0.0, slept = 0.0
+        while true {
+            let asked = BenchSupport.now()
+            guard let item = try prefetcher.next(timeout: .seconds(120)) else { break }
+            let got = BenchSupport.now()
+            waited += got - asked
             check.record(index: item.index, intact: item.isIntact(item.index))
-            if consumeSeconds > 0 { BenchSupport.sleep(seconds: consumeSeconds) }
+            if consumeSeconds > 0 {
+                BenchSupport.sleep(seconds: consumeSeconds)
+                slept += BenchSupport.now() - got
+            }
         }
         let seconds = BenchSupport.now() - start
         var row = BenchRow(scenario: scenario, impl: "conveyor Prefetcher (2 threads)", items: items,
                            itemBytes: (floats + ints) * 4, workers: 2, seconds: seconds,
                            corrupt: check.corrupt, missing: check.missing, duplicated: check.duplicated)
-        if produceSeconds > 0 { row.efficiency = (1.0 / seconds * 1000).rounded() / 1000 }
+        if produceSeconds > 0 {
+            row.efficiency = (1.0 / seconds * 1000).rounded() / 1000
+            // Where the time above the ideal went: the consumer's wait for data
+            // (the first item cannot come before it is made) and its own sleeps.
+            row.note = "consumer waited \(Int((waited * 1000).rounded())) ms for data (first item \(Int(produceSeconds * 1000)) ms to make); "
+                + "its \(items) sleeps of \(Int(consumeSeconds * 1000)) ms took \(Int((slept * 1000).rounded())) ms"
+        }
         return row
     }
 

@@ -29,9 +29,14 @@ extension BenchCatalog {
 enum RingBench {
     static let ints = 16
     static let impl = "conveyor ring (processes)"
-    /// Queue depth 10 (SCENARIOS.md) for each producer's lane: the ring has one
-    /// queue per producer, where the seed shares one queue between them.
+    /// Queue depth 10 (SCENARIOS.md) in all, split among the producers' lanes
+    /// (the ring has one queue per producer, where the seed shares one).
     static let depth = 10
+
+    /// Slots in each of `workers` lanes, so that all lanes together hold `depth`.
+    static func slotsPerLane(workers: Int) -> Int {
+        Swift.max(2, depth / Swift.max(1, workers))
+    }
 
     static func schema(floats: Int) throws -> Schema {
         try Schema([Field("f", .float32, shape: [floats]), Field("i", .int32, shape: [ints])])
@@ -54,7 +59,7 @@ enum RingBench {
     static func run(_ name: String, floats: Int, items: Int, workers: Int, pauseMicroseconds: Int = 0)
         throws -> BenchRow {
         let ring = try SharedRing.create(schema: schema(floats: floats), lanes: workers,
-                                         slotsPerLane: depth)
+                                         slotsPerLane: slotsPerLane(workers: workers))
         let consumer = try ring.consumer()
         let spawned = monotonicNanoseconds()
         let children = try (0..<workers).map { w in
@@ -99,7 +104,7 @@ enum RingBench {
                            seconds: Double(finished - start) / 1e9,
                            corrupt: corrupt, missing: missing, duplicated: duplicated)
         let withSpawn = Double(finished - spawned) / 1e9
-        row.note = "depth \(depth) per lane; including process start: \(Int((Double(items - missing) / withSpawn).rounded())) items/s in "
+        row.note = "depth \(slotsPerLane(workers: workers)) per lane; including process start: \(Int((Double(items - missing) / withSpawn).rounded())) items/s in "
             + "\((withSpawn * 1e4).rounded() / 1e4) s"
         if !latencies.isEmpty {
             latencies.sort()
@@ -113,7 +118,7 @@ enum RingBench {
     /// ring-latency, plus the CPU a consumer uses waiting 1 s on an empty ring.
     static func latency() throws -> BenchRow {
         var row = try run("ring-latency", floats: 1024, items: 2_000, workers: 1, pauseMicroseconds: 500)
-        let ring = try SharedRing.create(schema: schema(floats: 1024), lanes: 1, slotsPerLane: depth)
+        let ring = try SharedRing.create(schema: schema(floats: 1024), lanes: 1, slotsPerLane: slotsPerLane(workers: 1))
         let consumer = try ring.consumer()
         let cpuBefore = threadCPUSeconds(), wallBefore = monotonicNanoseconds()
         do {

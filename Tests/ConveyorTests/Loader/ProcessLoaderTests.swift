@@ -357,7 +357,7 @@ extension SharedRingTests {
 
         @Test func theExampleProgramRunsTwoEpochsWithWorkerProcesses() throws {
             try expectNoLeaks {
-                let example = try HelperProcess(executable: builtProduct(named: "conveyor-example"), [])
+                let example = try HelperProcess([], executable: builtProduct(named: "conveyor-example"))
                 let status = try example.child.wait(timeout: .seconds(60))
                 #expect(status == .exited(0), "\(example.stderr)")
                 let output = example.stdout

@@ -36,8 +36,9 @@ final class HelperProcess {
     private let output: Int32
     private let errors: Int32
 
-    /// Spawns the helper (or `executable`) with `arguments`; `ring` (when given) is inherited as $CONVEYOR_RING_FD.
-    init(executable: String = helperPath, _ arguments: [String], ring: SharedRing? = nil) throws {
+    /// Spawns the helper (or `executable`) with `arguments`; `ring` (when
+    /// given) is inherited as $CONVEYOR_RING_FD.
+    init(_ arguments: [String], ring: SharedRing? = nil, executable: String = helperPath) throws {
         output = HelperProcess.temporaryFile()
         errors = HelperProcess.temporaryFile()
         var environment: [String: String] = [:]
