@@ -1,0 +1,34 @@
+/// Where one iteration's batches come from when workers make them.
+protocol EpochSource<Output>: AnyObject, Sendable {
+    /// What a batch is.
+    associatedtype Output: Sendable
+    /// Ordered or unordered.
+    var delivery: Delivery { get }
+    /// Whether `cancel()` was called.
+    var isCancelled: Bool { get }
+    /// Batches ready per worker now.
+    var queueDepths: [Int] { get }
+    /// The worker that makes `batch`, when delivery is ordered.
+    func worker(forBatch batch: Int) -> Int?
+    /// Batch `batch` (in order), or the next one ready (unordered), waiting on
+    /// this thread at most `timeout`; nil once cancelled.
+    func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<Output>?
+    /// The same, suspending the task.
+    func next(batch: Int, timeout: Duration?) async throws -> LaneMessage<Output>?
+    /// Ends the iteration: workers leave it promptly, the consumer takes nothing more.
+    func cancel()
+}
+
+extension EpochRun: EpochSource {
+    func worker(forBatch batch: Int) -> Int? {
+        delivery == .ordered ? batch % workerCount : nil
+    }
+
+    func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<Output>? {
+        try lane(forBatch: batch).get(timeout: timeout)
+    }
+
+    func next(batch: Int, timeout: Duration?) async throws -> LaneMessage<Output>? {
+        try await lane(forBatch: batch).get(timeout: timeout)
+    }
+}
