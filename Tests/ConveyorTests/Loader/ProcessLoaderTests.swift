@@ -334,6 +334,31 @@ extension SharedRingTests {
             }
         }
 
+        @Test func aWorkerProgramWithoutTheBootstrapIsCaught() throws {
+            try expectNoLeaks {
+                // A "worker" that never serves: the program did not call the bootstrap and just ended.
+                var configuration = Self.configuration(.processes(1))
+                configuration.workerExecutable = "/bin/true"
+                let loader = try DataLoader(describedBy: ProbeDataset(count: 8), configuration)
+                var batches = loader.makeBatchIterator()
+                #expect {
+                    _ = try batches.next()
+                } throws: { error in
+                    guard case let .workerDied(_, _, status, hint)? = error as? ConveyorError else { return false }
+                    return status == "exited with status 0 unexpectedly" && hint?.contains("bootstrap") == true
+                }
+            }
+            // Such a program making a loader of its own would spawn without end: refused.
+            setenv(WorkerJob.environmentKey, "{}", 1)
+            defer { unsetenv(WorkerJob.environmentKey) }
+            #expect {
+                try DataLoader(describedBy: ProbeDataset(count: 8), Self.configuration(.processes(1)))
+            } throws: { error in
+                guard case let .invalidArgument(message)? = error as? ConveyorError else { return false }
+                return message.contains("started as a DataLoader worker")
+            }
+        }
+
         @Test func badConfigurationIsAnErrorAtConstruction() throws {
             #expect(throws: ConveyorError.self) {
                 try DataLoader(describedBy: ProbeDataset(count: 4), Self.configuration(.processes(0)))

@@ -41,6 +41,13 @@ final class ProcessWorkerPool: LoaderWorkers {
     init<Description: DatasetDescription>(
         description: Description, datasetCount: Int, layout: BatchLayout, configuration: LoaderConfiguration
     ) throws(ConveyorError) {
+        // A worker whose main did not call the bootstrap runs the program itself; were it to spawn workers of its
+        // own, they would do the same, without end.
+        guard !WorkerProcess.isWorker else {
+            throw .invalidArgument(
+                "this process was started as a DataLoader worker, yet it runs the program and makes a loader: "
+                    + "call WorkerProcess.bootstrap(datasets:) first thing in main")
+        }
         guard DatasetRegistry.contains(Description.self) else {
             throw .invalidArgument(
                 "worker processes cannot make \(Description.self): it is not registered; call "
