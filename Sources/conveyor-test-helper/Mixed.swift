@@ -89,7 +89,7 @@ enum Mixed {
         say("consumed \(count) corrupt \(corrupt)")
     }
 
-    private static func fill<T: RingScalar>(
+    private static func fill<T: DTypeScalar>(
         _ writer: borrowing RingWriter, _ field: Int, _ scalars: Int, _ k: Int, _ value: (Int) -> T
     ) throws {
         try writer.withMutableSpan(of: field, as: T.self) { span in
@@ -97,7 +97,7 @@ enum Mixed {
         }
     }
 
-    private static func matches<T: RingScalar & Equatable>(
+    private static func matches<T: DTypeScalar & Equatable>(
         _ lease: borrowing RingLease, _ field: Int, _ k: Int, _ value: (Int) -> T
     ) throws -> Bool {
         try lease.withSpan(of: field, as: T.self) { span in

@@ -43,7 +43,7 @@ public struct SampleWriter: ~Copyable {
 
     /// Calls `body` with the scalars of the field named `name`, room for its
     /// maximum rows; throws when there is no such field or `Scalar` is not its dtype.
-    public mutating func withScalars<Scalar: TensorScalar, Result>(
+    public mutating func withScalars<Scalar: DTypeScalar, Result>(
         of name: String, as type: Scalar.Type, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Result
     ) throws -> Result {
         let index = try fieldIndex(name)

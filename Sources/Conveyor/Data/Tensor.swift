@@ -29,7 +29,7 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
 
     /// A tensor of `shape` holding `scalars`; throws when their count does not
     /// match the shape.
-    public init<Scalar: TensorScalar>(_ scalars: [Scalar], shape: [Int]) throws(ConveyorError) {
+    public init<Scalar: DTypeScalar>(_ scalars: [Scalar], shape: [Int]) throws(ConveyorError) {
         let count = try Tensor.scalarCount(of: shape)
         guard scalars.count == count else {
             throw .invalidArgument(
@@ -41,7 +41,7 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A single scalar (shape `[]`).
-    public init<Scalar: TensorScalar>(scalar: Scalar) {
+    public init<Scalar: DTypeScalar>(scalar: Scalar) {
         self.dtype = Scalar.dtype
         self.shape = []
         self.bytes = Swift.withUnsafeBytes(of: scalar) { Array($0) }
@@ -57,7 +57,7 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
     public var scalarCount: Int { shape.reduce(1, *) }
 
     /// The scalars as `Scalar`; throws when `Scalar` is not this tensor's dtype.
-    public func scalars<Scalar: TensorScalar>(as type: Scalar.Type) throws(ConveyorError) -> [Scalar] {
+    public func scalars<Scalar: DTypeScalar>(as type: Scalar.Type) throws(ConveyorError) -> [Scalar] {
         try checkDType(Scalar.self)
         return bytes.withUnsafeBytes { raw in
             [Scalar](unsafeUninitializedCapacity: scalarCount) { buffer, initialized in
@@ -68,14 +68,14 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The first scalar as `Scalar`: the value of a scalar tensor.
-    public func scalar<Scalar: TensorScalar>(as type: Scalar.Type) throws(ConveyorError) -> Scalar {
+    public func scalar<Scalar: DTypeScalar>(as type: Scalar.Type) throws(ConveyorError) -> Scalar {
         try checkDType(Scalar.self)
         guard scalarCount > 0 else { throw .invalidArgument("the tensor of shape \(shape) is empty; it has no scalar") }
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: Scalar.self) }
     }
 
     /// Calls `body` with the scalars, mutable in place.
-    public mutating func withMutableScalars<Scalar: TensorScalar, Result>(
+    public mutating func withMutableScalars<Scalar: DTypeScalar, Result>(
         as type: Scalar.Type, _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> Result
     ) throws -> Result {
         try checkDType(Scalar.self)
@@ -93,7 +93,7 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
     /// For example "f32[2, 2]".
     public var description: String { "\(dtype)\(shape)" }
 
-    private func checkDType<Scalar: TensorScalar>(_ type: Scalar.Type) throws(ConveyorError) {
+    private func checkDType<Scalar: DTypeScalar>(_ type: Scalar.Type) throws(ConveyorError) {
         guard Scalar.dtype == dtype else {
             throw .invalidArgument("the tensor holds \(dtype), not \(Scalar.dtype); ask for \(dtype)'s Swift type")
         }

@@ -55,7 +55,7 @@ extension BatchLayout {
     private static func withRawField(
         _ field: Int, of writer: borrowing RingWriter, _ body: (UnsafeMutableRawBufferPointer) throws -> Void
     ) throws {
-        func lend<Scalar: TensorScalar>(_ type: Scalar.Type) throws {
+        func lend<Scalar: DTypeScalar>(_ type: Scalar.Type) throws {
             try writer.withUnsafeMutableBufferPointer(of: field, as: type) { try body(UnsafeMutableRawBufferPointer($0)) }
         }
         switch writer.schema.fields[field].dtype {

@@ -61,7 +61,7 @@ public struct BatchView: ~Copyable {
     }
 
     /// Calls `body` with the scalars of field `name`; `Scalar` must be its dtype's type.
-    public func withUnsafeBufferPointer<Scalar: TensorScalar, R>(
+    public func withUnsafeBufferPointer<Scalar: DTypeScalar, R>(
         of name: String, as type: Scalar.Type, _ body: (UnsafeBufferPointer<Scalar>) throws -> R
     ) throws -> R {
         let dtype = schema.fields[try fieldIndex(name)].dtype

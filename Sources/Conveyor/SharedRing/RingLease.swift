@@ -48,17 +48,17 @@ public struct RingLease: ~Copyable {
     }
 
     /// Calls `body` with a span over `field`'s real data (rows × scalarsPerRow scalars).
-    public func withSpan<T: RingScalar, R>(of field: Int, as type: T.Type, _ body: (Span<T>) throws -> R) throws -> R {
+    public func withSpan<T: DTypeScalar, R>(of field: Int, as type: T.Type, _ body: (Span<T>) throws -> R) throws -> R {
         try withUnsafeBufferPointer(of: field, as: type) { try body($0.span) }
     }
 
     /// `withSpan(of:as:_:)` for the field named `name`.
-    public func withSpan<T: RingScalar, R>(of name: String, as type: T.Type, _ body: (Span<T>) throws -> R) throws -> R {
+    public func withSpan<T: DTypeScalar, R>(of name: String, as type: T.Type, _ body: (Span<T>) throws -> R) throws -> R {
         try withSpan(of: schema.ringFieldIndex(name), as: type, body)
     }
 
     /// Calls `body` with a pointer to `field`'s real data; it must not be used after `body` returns.
-    public func withUnsafeBufferPointer<T: RingScalar, R>(
+    public func withUnsafeBufferPointer<T: DTypeScalar, R>(
         of field: Int, as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
     ) throws -> R {
         let geometry = try slot.field(field, as: type, schema: schema)

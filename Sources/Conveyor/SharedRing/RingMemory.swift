@@ -138,7 +138,7 @@ struct SlotWords {
     }
 
     /// Field `field`'s geometry, checked to hold `T`'s dtype.
-    func field<T: RingScalar>(_ field: Int, as type: T.Type, schema: @autoclosure () -> Schema)
+    func field<T: DTypeScalar>(_ field: Int, as type: T.Type, schema: @autoclosure () -> Schema)
         throws(ConveyorError) -> RingLayout.FieldGeometry {
         let geometry = try self.field(field)
         guard geometry.dtype == T.dtype else {

@@ -26,7 +26,7 @@ public struct RingWriter: ~Copyable {
 
     /// Calls `body` with a mutable span over field `field` at its maximum size
     /// (`maxRows × scalarsPerRow` scalars); the span cannot escape the call.
-    public func withMutableSpan<T: RingScalar, R>(
+    public func withMutableSpan<T: DTypeScalar, R>(
         of field: Int, as type: T.Type, _ body: (inout MutableSpan<T>) throws -> R
     ) throws -> R {
         try withUnsafeMutableBufferPointer(of: field, as: type) { buffer in
@@ -36,7 +36,7 @@ public struct RingWriter: ~Copyable {
     }
 
     /// `withMutableSpan(of:as:_:)` for the field named `name`.
-    public func withMutableSpan<T: RingScalar, R>(
+    public func withMutableSpan<T: DTypeScalar, R>(
         of name: String, as type: T.Type, _ body: (inout MutableSpan<T>) throws -> R
     ) throws -> R {
         try withMutableSpan(of: schema.ringFieldIndex(name), as: type, body)
@@ -44,7 +44,7 @@ public struct RingWriter: ~Copyable {
 
     /// Calls `body` with the slot's memory for `field` at its maximum size.
     /// The pointer must not be used after `body` returns.
-    public func withUnsafeMutableBufferPointer<T: RingScalar, R>(
+    public func withUnsafeMutableBufferPointer<T: DTypeScalar, R>(
         of field: Int, as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
     ) throws -> R {
         let geometry = try slot.field(field, as: type, schema: schema)
@@ -103,7 +103,7 @@ public struct RingColumn: @unchecked Sendable {
     let copy: (UnsafeMutableRawPointer) -> Void
 
     /// A column of `values`.
-    public init<T: RingScalar>(_ values: [T]) {
+    public init<T: DTypeScalar>(_ values: [T]) {
         dtype = T.dtype
         count = values.count
         copy = { destination in

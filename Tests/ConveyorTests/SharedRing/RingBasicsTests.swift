@@ -246,7 +246,7 @@ extension SharedRingTests {
             let producer = try ring.producer()
             let consumer = try ring.consumer()
             let writer = try producer.reserve(timeout: .seconds(1))
-            func fill<T: RingScalar & Numeric>(_ writer: borrowing RingWriter, _ type: T.Type) throws {
+            func fill<T: DTypeScalar & Numeric>(_ writer: borrowing RingWriter, _ type: T.Type) throws {
                 try writer.withMutableSpan(of: T.dtype.rawValue, as: type) { span in span[2] = 3 }
             }
             try fill(writer, UInt8.self); try fill(writer, Int8.self); try fill(writer, Int16.self)
