@@ -77,8 +77,7 @@ final class ProcessWorkerPool: LoaderWorkers {
             }
         } catch {
             for channel in channels { channel.close() }
-            for child in children { try? child.kill() }
-            for child in children { _ = try? child.wait(timeout: .seconds(10)) }
+            ProcessWorkerPool.killAndReap(children)
             throw error
         }
         self.count = count
@@ -129,6 +128,11 @@ final class ProcessWorkerPool: LoaderWorkers {
             let remaining = Duration.nanoseconds(max(1_000_000, deadline?.remainingNanoseconds ?? 0))
             _ = try? child.wait(timeout: remaining)
         }
+        ProcessWorkerPool.killAndReap(children)
+    }
+
+    /// Kills the children still running and reaps every one (each within 10 s).
+    private static func killAndReap(_ children: [ChildProcess]) {
         for child in children where child.isRunning { try? child.kill() }
         for child in children { _ = try? child.wait(timeout: .seconds(10)) }
     }
