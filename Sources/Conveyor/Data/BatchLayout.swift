@@ -52,14 +52,10 @@ public struct BatchLayout: Sendable, Hashable {
         _ dataset: D, indices: ArraySlice<Int>, context: SampleContext, batchIndex: Int
     ) throws -> TensorBatch {
         let samples = indices.count
-        var rows = [[Int]](repeating: [Int](repeating: 0, count: samples), count: sampleSchema.fields.count)
+        var rows: [[Int]] = []
         let sizes = sampleSchema.fields.indices.map { byteCount(ofField: $0, samples: samples) }
         let arrays = try BatchLayout.withZeroedArrays(sizes: sizes) { buffers in
-            for (position, index) in indices.enumerated() {
-                var writer = writer(forSample: position, fieldBuffers: buffers)
-                try context.blaming(index: index) { try dataset.write(sampleAt: index, context: context, into: &writer) }
-                for field in rows.indices { rows[field][position] = writer.rows[field] }
-            }
+            rows = try writeSamples(of: dataset, indices: indices, context: context, into: buffers)
         }
         let tensors = try zip(sampleSchema.fields, arrays).map { field, bytes in
             try Tensor(dtype: field.dtype, shape: [samples] + field.shape, bytes: bytes)
@@ -67,6 +63,23 @@ public struct BatchLayout: Sendable, Hashable {
         return TensorBatch(
             epoch: context.epoch, index: batchIndex, indices: Array(indices), schema: sampleSchema, tensors: tensors,
             rows: rows)
+    }
+
+    /// Writes the samples at `indices` of `dataset`, the one at position `p`
+    /// as sample `p` of `fieldBuffers` (see `writer(forSample:fieldBuffers:)`);
+    /// returns, per field, the rows each sample used. Both collations (into
+    /// arrays, into a ring slot) write through this. A sample that fails is
+    /// reported as `.sourceFailed` with its index.
+    func writeSamples<D: SchemaDataset>(
+        of dataset: D, indices: ArraySlice<Int>, context: SampleContext, into fieldBuffers: [UnsafeMutableRawBufferPointer]
+    ) throws -> [[Int]] {
+        var rows = [[Int]](repeating: [Int](repeating: 0, count: indices.count), count: sampleSchema.fields.count)
+        for (position, index) in indices.enumerated() {
+            var writer = writer(forSample: position, fieldBuffers: fieldBuffers)
+            try context.blaming(index: index) { try dataset.write(sampleAt: index, context: context, into: &writer) }
+            for field in rows.indices { rows[field][position] = writer.rows[field] }
+        }
+        return rows
     }
 
     /// Makes zeroed byte arrays of `sizes` and lends all of them, mutable, to

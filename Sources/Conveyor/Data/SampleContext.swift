@@ -33,11 +33,8 @@ public struct SampleContext: Sendable, Hashable {
     public func blaming<Result>(index: Int, _ body: () throws -> Result) throws(ConveyorError) -> Result {
         do {
             return try body()
-        } catch let error as ConveyorError {
-            if case .sourceFailed = error { throw error }
-            throw .sourceFailed(index: index, worker: worker, message: error.description)
         } catch {
-            throw .sourceFailed(index: index, worker: worker, message: String(describing: error))
+            throw ConveyorError(blaming: error, index: index, worker: worker)
         }
     }
 }

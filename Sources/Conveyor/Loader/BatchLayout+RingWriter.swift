@@ -19,21 +19,18 @@ extension BatchLayout {
             throw ConveyorError.invalidArgument("\(indices.count) samples do not fit a batch of \(batchSize)")
         }
         let fieldCount = sampleSchema.fields.count
-        var rows = [[Int32]](repeating: [Int32](repeating: 0, count: batchSize), count: fieldCount)
+        var rows: [[Int]] = []
         try BatchLayout.withRawFields(of: writer, fields: 0..<fieldCount) { buffers in
             for (field, buffer) in buffers.enumerated() {
                 let used = byteCount(ofField: field, samples: indices.count)
                 UnsafeMutableRawBufferPointer(rebasing: buffer[0..<used]).initializeMemory(as: UInt8.self, repeating: 0)
             }
-            for (position, index) in indices.enumerated() {
-                var sampleWriter = self.writer(forSample: position, fieldBuffers: buffers)
-                try context.blaming(index: index) { try dataset.write(sampleAt: index, context: context, into: &sampleWriter) }
-                for field in 0..<fieldCount { rows[field][position] = Int32(sampleWriter.rows[field]) }
-            }
+            rows = try writeSamples(of: dataset, indices: indices, context: context, into: buffers)
         }
         for field in 0..<fieldCount {
             try writer.withUnsafeMutableBufferPointer(of: fieldCount + field, as: Int32.self) { counts in
-                _ = counts.initialize(from: rows[field])
+                counts.initialize(repeating: 0)  // the places of samples beyond the batch's count
+                for (position, used) in rows[field].enumerated() { counts[position] = Int32(used) }
             }
             try writer.setRows(indices.count, of: field)
             try writer.setRows(indices.count, of: fieldCount + field)

@@ -57,9 +57,7 @@ public final class DataLoader<Output: Sendable>: Sendable {
         try configuration.validate(datasetCount: datasetCount)
         var position = LoaderPosition(epoch: 0, nextBatch: 0)
         if let state {
-            let plan = try BatchPlan(
-                sampler: configuration.sampler, datasetCount: datasetCount, batchSize: configuration.batchSize,
-                dropLast: configuration.dropLast, seed: state.seed, epoch: Swift.max(0, state.epoch))
+            let plan = try configuration.plan(datasetCount: datasetCount, epoch: Swift.max(0, state.epoch))
             guard state.epoch >= 0, (0...plan.batchCount).contains(state.nextBatch) else {
                 throw .invalidArgument(
                     "cannot resume from \(state): the epoch has batches 0..<\(plan.batchCount); "
@@ -132,9 +130,7 @@ public final class DataLoader<Output: Sendable>: Sendable {
                 control.run = nil
                 guard !control.stopped else { throw ConveyorError.closed("the DataLoader (it was stopped)") }
                 let (epoch, firstBatch) = control.position.beginIteration()
-                let plan = try BatchPlan(
-                    sampler: configuration.sampler, datasetCount: datasetCount, batchSize: configuration.batchSize,
-                    dropLast: configuration.dropLast, seed: configuration.seed, epoch: epoch)
+                let plan = try configuration.plan(datasetCount: datasetCount, epoch: epoch)
                 recorder.epochStarted(epoch)
                 if firstBatch >= plan.batchCount {
                     control.position.exhausted(epoch: epoch)

@@ -7,8 +7,9 @@ final class EpochCursor<Output: Sendable> {
     private let loader: DataLoader<Output>
     private let plan: BatchPlan?
     private let run: (any EpochSource<Output>)?
+    /// The batch expected next; with unordered delivery, the count delivered
+    /// from `firstBatch` on, so `plan.batchCount - nextBatch` batches remain.
     private var nextBatch: Int
-    private var remaining: Int
     private var pendingFailure: ConveyorError?
     private var finished = false
 
@@ -17,7 +18,6 @@ final class EpochCursor<Output: Sendable> {
         self.plan = plan
         self.run = run
         self.nextBatch = firstBatch
-        self.remaining = max(0, plan.batchCount - firstBatch)
     }
 
     /// A cursor that throws `failure` once and then ends.
@@ -26,7 +26,6 @@ final class EpochCursor<Output: Sendable> {
         self.plan = nil
         self.run = nil
         self.nextBatch = 0
-        self.remaining = 0
         self.pendingFailure = failure
     }
 
@@ -78,7 +77,7 @@ final class EpochCursor<Output: Sendable> {
             throw pendingFailure
         }
         guard !finished, let plan else { return nil }
-        if remaining == 0 || run?.isCancelled == true {
+        if nextBatch >= plan.batchCount || run?.isCancelled == true {
             finished = true
             return nil
         }
@@ -100,10 +99,9 @@ final class EpochCursor<Output: Sendable> {
 
     /// Counts batch `batch` as delivered.
     private func delivered(_ batch: Int, plan: BatchPlan, waitedSince start: Int64) {
-        remaining -= 1
         nextBatch += 1
         loader.recordDelivery(batch, of: plan, waitedNanoseconds: SystemCalls.monotonicNanoseconds() - start, run: run)
-        if remaining == 0 { finished = true }
+        if nextBatch >= plan.batchCount { finished = true }
     }
 
     private func timeoutError(_ error: ConveyorError, batch: Int) -> ConveyorError {

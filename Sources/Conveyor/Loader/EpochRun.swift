@@ -85,17 +85,3 @@ final class EpochRun<Output: Sendable>: Sendable {
     /// Batches ready in each lane now.
     var queueDepths: [Int] { lanes.map(\.count) }
 }
-
-extension ConveyorError {
-    /// `error` as a `.sourceFailed` naming `worker`, unless it already is one.
-    init(blaming error: any Error, worker: Int?) {
-        switch error {
-        case let error as ConveyorError:
-            if case .sourceFailed = error { self = error } else {
-                self = .sourceFailed(index: nil, worker: worker, message: error.description)
-            }
-        default:
-            self = .sourceFailed(index: nil, worker: worker, message: String(describing: error))
-        }
-    }
-}

@@ -66,4 +66,11 @@ public struct LoaderConfiguration: Sendable, Hashable {
         }
         try sampler.validate(datasetCount: datasetCount)
     }
+
+    /// The plan of `epoch` under `seed` for a dataset of `datasetCount` samples.
+    func plan(datasetCount: Int, epoch: Int) throws(ConveyorError) -> BatchPlan {
+        try BatchPlan(
+            sampler: sampler, datasetCount: datasetCount, batchSize: batchSize, dropLast: dropLast, seed: seed,
+            epoch: epoch)
+    }
 }

@@ -8,7 +8,7 @@
 /// let saved = try JSONEncoder().encode(loader.state)
 /// // … later, in a new process:
 /// let state = try JSONDecoder().decode(LoaderState.self, from: saved)
-/// let loader = try DataLoader(dataset, batchSize: 32, sampler: .shuffled, resumingFrom: state)
+/// let loader = try DataLoader(dataset, LoaderConfiguration(batchSize: 32, sampler: .shuffled), resumingFrom: state)
 /// ```
 public struct LoaderState: Sendable, Codable, Hashable, CustomStringConvertible {
     /// The seed shuffles and per-sample randomness derive from.

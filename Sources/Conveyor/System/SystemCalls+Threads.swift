@@ -28,6 +28,13 @@ extension SystemCalls {
         return thread
     }
 
+    /// Starts a detached thread that runs `body`: it ends on its own and is
+    /// never joined.
+    static func startDetachedThread(_ body: sending @escaping () -> Void) throws(ConveyorError) {
+        let thread = try startThread(body)
+        _ = pthread_detach(thread)
+    }
+
     /// Waits for `thread` to end; called on `thread` itself, detaches it
     /// instead (it is ending anyway, and joining itself would deadlock).
     static func joinOrDetach(_ thread: pthread_t) {

@@ -67,6 +67,55 @@ extension SharedRingTests {
             loader.stop()
         }
 
+        /// An async iteration waiting for a batch that is not made yet leaves
+        /// its task's thread to the other tasks: the wait is not done there.
+        @Test func asyncWaitForABatchLeavesTheTaskThreadFree() async throws {
+            let dataset = ProbeDataset(count: 8, sleepMicroseconds: 200_000)  // 0.8 s per batch of 4
+            let loader = try DataLoader(describedBy: dataset, Self.configuration(.processes(1)))
+            defer { loader.stop() }
+            try await withTaskExecutorPreference(SingleThreadExecutor.shared) {
+                async let first: TensorBatch? = {
+                    var batches = loader.makeAsyncIterator()
+                    return try await batches.next()
+                }()
+                try await Task.sleep(for: .milliseconds(100))  // the iteration is waiting now
+                let start = ContinuousClock.now
+                for _ in 0..<50 { await Task.yield() }
+                let hops = ContinuousClock.now - start
+                #expect(try await first?.index == 0)
+                #expect(hops < .milliseconds(250), "50 hops on the iteration's thread took \(hops)")
+            }
+        }
+
+        /// The async wait keeps the bounds of the blocking one: the batch
+        /// timeout, and a cancelled task ends it (within a wait slice).
+        @Test func anAsyncWaitTimesOutAndEndsWithItsTask() async throws {
+            let dataset = ProbeDataset(count: 100, sleepMicroseconds: 300_000)
+            let timed = try DataLoader(
+                describedBy: dataset, Self.configuration(.processes(1), batchSize: 2, batchTimeout: .milliseconds(200)))
+            defer { timed.stop() }
+            var batches = timed.makeAsyncIterator()
+            await #expect {
+                _ = try await batches.next()
+            } throws: { error in
+                guard case let .timedOut(operation, _)? = error as? ConveyorError else { return false }
+                return operation.contains("batch 0") && operation.contains("worker 0")
+            }
+
+            let untimed = try DataLoader(describedBy: dataset, Self.configuration(.processes(1), batchSize: 2))
+            defer { untimed.stop() }
+            let waiting = Task { () async throws -> TensorBatch? in
+                var batches = untimed.makeAsyncIterator()
+                return try await batches.next()
+            }
+            try await Task.sleep(for: .milliseconds(50))
+            let start = ContinuousClock.now
+            waiting.cancel()
+            await #expect(throws: CancellationError.self) { try await waiting.value }
+            let ended = ContinuousClock.now - start
+            #expect(ended < .milliseconds(500), "the cancelled wait ended after \(ended)")
+        }
+
         @Test func anEpochBrokenOffLeavesNothingStaleForTheNext() throws {
             try expectNoLeaks {
                 let dataset = ProbeDataset(count: 60)

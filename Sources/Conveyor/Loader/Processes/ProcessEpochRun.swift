@@ -30,28 +30,37 @@ final class ProcessEpochRun: EpochSource {
         delivery == .ordered ? (batch - firstBatch) % pool.count : nil
     }
 
-    /// How long the async `next` blocks its thread at a time before it lets other tasks run.
-    static let asyncSlice: Duration = .milliseconds(10)
-
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
         message(try lend(batch: batch, timeout: timeout) { $0.copy() })
     }
 
-    /// The ring's wait is a futex, which a task cannot suspend on: this waits
-    /// on the task's thread in short slices and yields between them.
+    /// The ring's wait is a futex, which a task cannot suspend on: a batch
+    /// already there is taken on the task's thread; otherwise a thread of its
+    /// own waits while the task is suspended, so the wait never holds a
+    /// thread of the cooperative pool. Cancelling the task cancels the
+    /// iteration (the wait sees it within `ProcessWorkerPool.waitSlice`).
     func next(batch: Int, timeout: Duration?) async throws -> LaneMessage<TensorBatch>? {
+        try Task.checkCancellation()
         let deadline = Deadline.after(timeout)
-        while true {
-            try Task.checkCancellation()
-            let receipt = try receive(batch, within: ProcessEpochRun.asyncSlice, deadline: deadline, timeout: timeout) {
-                $0.copy()
+        let ready = try receive(batch, within: .zero, deadline: deadline, timeout: timeout) { $0.copy() }
+        if case .notYet = ready {} else { return message(ready) }
+        let waited = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<LaneMessage<TensorBatch>?, any Error>) in
+                do {
+                    try SystemCalls.startDetachedThread { [self] in
+                        continuation.resume(with: Result { () throws(ConveyorError) in
+                            message(try lend(batch: batch, deadline: deadline, timeout: timeout) { $0.copy() })
+                        })
+                    }
+                } catch {
+                    continuation.resume(throwing: error)
+                }
             }
-            if case .notYet = receipt {
-                await Task.yield()
-                continue
-            }
-            return message(receipt)
+        } onCancel: {
+            cancel()
         }
+        if waited == nil, Task.isCancelled { throw CancellationError() }
+        return waited
     }
 
     /// Waits for batch `batch` and reads it in place with `read`, as long as
@@ -59,7 +68,13 @@ final class ProcessEpochRun: EpochSource {
     func lend<Item>(
         batch: Int, timeout: Duration?, _ read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> ProcessWorkerPool.Receipt<Item> {
-        let deadline = Deadline.after(timeout)
+        try lend(batch: batch, deadline: Deadline.after(timeout), timeout: timeout, read)
+    }
+
+    /// The same, until `deadline` (the one `timeout` set).
+    private func lend<Item>(
+        batch: Int, deadline: Deadline?, timeout: Duration?, _ read: (borrowing BatchView) -> Item
+    ) throws(ConveyorError) -> ProcessWorkerPool.Receipt<Item> {
         while true {
             let receipt = try receive(batch, within: .seconds(3600), deadline: deadline, timeout: timeout, read)
             if case .notYet = receipt { continue }

@@ -77,8 +77,7 @@ final class ProcessWorkerPool: LoaderWorkers {
             }
         } catch {
             for channel in channels { channel.close() }
-            for child in children { try? child.kill() }
-            for child in children { _ = try? child.wait(timeout: .seconds(10)) }
+            ProcessWorkerPool.killAndReap(children)
             throw error
         }
         self.count = count
@@ -129,6 +128,11 @@ final class ProcessWorkerPool: LoaderWorkers {
             let remaining = Duration.nanoseconds(max(1_000_000, deadline?.remainingNanoseconds ?? 0))
             _ = try? child.wait(timeout: remaining)
         }
+        ProcessWorkerPool.killAndReap(children)
+    }
+
+    /// Kills the children still running and reaps every one (each within 10 s).
+    private static func killAndReap(_ children: [ChildProcess]) {
         for child in children where child.isRunning { try? child.kill() }
         for child in children { _ = try? child.wait(timeout: .seconds(10)) }
     }
@@ -151,7 +155,7 @@ final class ProcessWorkerPool: LoaderWorkers {
     /// Takes the item of `generation` for batch `batch` from `lane` (any
     /// lane when nil), dropping older generations' items, waiting at most
     /// `duration` (in slices of `waitSlice`, between which the worker
-    /// processes are checked), and reads it with `read` (given a view of the
+    /// processes are checked; a zero `duration` looks once), and reads it with `read` (given a view of the
     /// slot, valid during the call). Throws `.workerDied` for a worker that ended.
     func receive<Item>(
         batch: Int, lane: Int?, generation: Int64, plan: BatchPlan, waitingAtMost duration: Duration,
@@ -171,11 +175,13 @@ final class ProcessWorkerPool: LoaderWorkers {
         waitingAtMost duration: Duration, isCancelled: () -> Bool, read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> Receipt<Item> {
         let deadline = Deadline.after(duration)
+        var looked = false
         while true {
             if isCancelled() { return .cancelled }
             let remaining = deadline?.remainingNanoseconds ?? 0
-            if remaining <= 0 { return .notYet }
-            let slice = min(ProcessWorkerPool.waitSlice, .nanoseconds(remaining))
+            if remaining <= 0, looked { return .notYet }
+            looked = true
+            let slice = min(ProcessWorkerPool.waitSlice, .nanoseconds(max(0, remaining)))
             let lease: RingLease
             do throws(ConveyorError) {
                 if let lane {

@@ -7,11 +7,11 @@
 ///
 /// ```swift
 /// @main struct Train {
-///     static func main() throws {
+///     static func main() async throws {
 ///         WorkerProcess.bootstrap(datasets: MyImages.self)
 ///         let loader = try DataLoader(describedBy: MyImages(root: "data"),
 ///                                     LoaderConfiguration(batchSize: 64, workers: .processes(4)))
-///         for try batch in loader { /* train */ }
+///         for try await batch in loader { /* train */ }
 ///     }
 /// }
 /// ```
