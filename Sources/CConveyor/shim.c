@@ -2,6 +2,7 @@
 #include "CConveyor.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -28,7 +29,11 @@ int cconveyor_futex_wake(uint32_t *word, int count, int shared) {
 }
 
 int cconveyor_memfd_create(const char *name, int cloexec) {
-    return (int)syscall(SYS_memfd_create, name, cloexec ? MFD_CLOEXEC : 0);
+    return (int)syscall(SYS_memfd_create, name, MFD_ALLOW_SEALING | (cloexec ? MFD_CLOEXEC : 0));
+}
+
+int cconveyor_seal_size(int fd) {
+    return fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 }
 
 int cconveyor_pidfd_open(pid_t pid) {

@@ -16,8 +16,12 @@ int cconveyor_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns, 
 /// futex(FUTEX_WAKE): wakes up to `count` waiters. Returns how many were woken.
 int cconveyor_futex_wake(uint32_t *word, int count, int shared);
 
-/// memfd_create(name, MFD_CLOEXEC if cloexec).
+/// memfd_create(name, MFD_ALLOW_SEALING, plus MFD_CLOEXEC if cloexec).
 int cconveyor_memfd_create(const char *name, int cloexec);
+
+/// fcntl(F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL): the file's
+/// size can no longer change, for anyone.
+int cconveyor_seal_size(int fd);
 
 /// pidfd_open(pid, 0).
 int cconveyor_pidfd_open(pid_t pid);

@@ -31,7 +31,9 @@ struct SharedSegment: ~Copyable {
     /// A new anonymous segment of `size` bytes, reserved and zero-filled.
     static func createAnonymous(size: Int, label: String) throws(ConveyorError) -> SharedSegment {
         let descriptor = try SystemCalls.memfdCreate(label)
-        return try sizeAndMap(descriptor, size: size, name: nil, path: "memfd (\(label))")
+        let segment = try sizeAndMap(descriptor, size: size, name: nil, path: "memfd (\(label))")
+        try SystemCalls.sealSize(segment.descriptor)
+        return segment
     }
 
     /// A new named segment of `size` bytes (mode 0600, created exclusively),

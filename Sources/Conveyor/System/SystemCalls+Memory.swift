@@ -17,6 +17,12 @@ extension SystemCalls {
         try retrying("memfd_create") { cconveyor_memfd_create(name, 1) }
     }
 
+    /// Seals a memfd's size: nobody (an attached process included) can shrink
+    /// it under the mappings, which would turn their next touch into SIGBUS.
+    static func sealSize(_ descriptor: Int32) throws(ConveyorError) {
+        try retrying("fcntl(F_ADD_SEALS)") { cconveyor_seal_size(descriptor) }
+    }
+
     /// Opens the POSIX shared memory object `name` (a leading "/" is added),
     /// creating it exclusively with mode 0600 when `create` is set.
     static func shmOpen(_ name: String, create: Bool) throws(ConveyorError) -> Int32 {

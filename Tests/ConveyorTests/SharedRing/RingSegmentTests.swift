@@ -29,6 +29,19 @@ extension SharedRingTests {
             #expect(ring.schema == (try helperSchema()))
         }
 
+        /// An anonymous segment's size is sealed: a process holding its
+        /// descriptor cannot shrink it under the others' mappings (SIGBUS).
+        @Test func anAnonymousSegmentCannotBeResized() throws {
+            let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 2)
+            #expect(throws: ConveyorError.systemCall(name: "ftruncate", errno: EPERM)) {
+                try SystemCalls.truncate(ring.descriptor, size: 4096)
+            }
+            #expect(throws: ConveyorError.systemCall(name: "ftruncate", errno: EPERM)) {
+                try SystemCalls.truncate(ring.descriptor, size: ring.byteCount * 2)
+            }
+            #expect(try SystemCalls.fileSize(ring.descriptor) == ring.byteCount)
+        }
+
         @Test func randomBytesAreAForeignSegment() throws {
             var generator = SeededRandom(seed: 1)
             let bytes = (0..<8192).map { _ in UInt8.random(in: 0...255, using: &generator) }
