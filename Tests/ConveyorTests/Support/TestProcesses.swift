@@ -114,7 +114,27 @@ struct RingResources: Equatable, CustomStringConvertible {
             if target.contains("conveyor-ring") || target.contains("pidfd") { descriptors.append(target) }
         }
         return RingResources(descriptors: descriptors.sorted(),
-                             segments: SharedSegment.namedSegments(prefix: SharedRing.namePrefix))
+                             segments: SharedSegment.namedSegments(prefix: SharedRing.namePrefix).filter(mayBeOurs))
+    }
+
+    /// Whether a segment may be this test run's: another run of the suite on
+    /// the same machine may hold a ring of its own at the same moment. A
+    /// segment whose creator (the PID in its name) is alive and is neither
+    /// this process nor a child of it is not ours; one whose creator is dead
+    /// is counted, since our dead children's segments are the leaks to find.
+    static func mayBeOurs(_ segment: String) -> Bool {
+        let ours = getpid()
+        guard let creator = Int32(segment.dropFirst(SharedRing.namePrefix.count).prefix { $0 != "-" }) else {
+            return true
+        }
+        if creator == ours { return true }
+        guard let stat = SystemCalls.readSmallFile("/proc/\(creator)/stat") else { return true }
+        let text = String(decoding: stat, as: UTF8.self)
+        guard let end = text.lastIndex(of: ")") else { return true }
+        // After the command name: state, then the parent's PID.
+        let fields = text[text.index(after: end)...].split(separator: " ")
+        guard fields.count > 1, let parent = Int32(fields[1]) else { return true }
+        return parent == ours
     }
 
     var description: String { "descriptors \(descriptors), segments \(segments)" }
