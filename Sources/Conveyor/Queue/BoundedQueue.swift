@@ -66,9 +66,9 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     }
 
     /// Adds `element`, suspending the task while the queue is full, for at
-    /// most `timeout`. Cancelling the task ends the wait with `CancellationError`
-    /// wrapped as `.timedOut` is not done: a cancelled put throws `.closed`
-    /// only if the queue closed; otherwise it throws `CancellationError`.
+    /// most `timeout`. Throws `.timedOut` when the time passes, `.closed` if
+    /// the queue is or gets closed, and `CancellationError` if the task is
+    /// cancelled while it waits (the element is then not added).
     public func put(_ element: Element, timeout: Duration? = nil) async throws {
         let deadline = Deadline.after(timeout)
         while true {
