@@ -1,10 +1,11 @@
-/// How long a waiter keeps trying before it sleeps: pause loops for a short
-/// while (cheap when the other side runs on another core and is about to
-/// deliver, and long enough to outlast the time a woken thread takes to get
-/// a core back, so that producer and consumer do not fall into putting each
-/// other to sleep), then a few yields of the processor (which let the other
-/// side run when the cores are oversubscribed), then the caller sleeps on
-/// its futex.
+/// How long a waiter keeps trying before it sleeps: for about 100 µs, rounds
+/// of pause loops (cheap when the other side runs on another core and is
+/// about to deliver, and long enough to outlast the time a woken thread takes
+/// to get a core back, so that producer and consumer do not fall into putting
+/// each other to sleep), each round after the fourth also yielding the
+/// processor (so that a thread we wait for on our own core, or on
+/// oversubscribed cores, gets to run); then a few plain yields; then the
+/// caller sleeps on its futex.
 @usableFromInline
 struct Backoff {
     @usableFromInline let spinNanoseconds: Int64
