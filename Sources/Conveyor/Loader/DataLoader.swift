@@ -1,10 +1,14 @@
-/// What a training loop iterates: batches of a dataset, made inline or by
-/// worker threads, delivered in order (by default), deterministic for any
-/// worker count, and resumable from `state`.
+/// What a training loop iterates: batches of a dataset, made inline, by
+/// worker threads or by worker processes, delivered in order (by default),
+/// deterministic for any worker count, and resumable from `state`.
 ///
-/// Each worker computes its own share of the epoch's plan (batches `w`,
-/// `w + N`, …) and the consumer reads batch `k` from worker `k mod N`, so
-/// nothing but the plan's few integers is shared. Workers start once, with
+/// Each worker computes its own share of the epoch's plan and the consumer
+/// reads each batch from the worker that made it, so nothing but the plan's
+/// few integers is shared: with threads, worker `w` makes batches `w`,
+/// `w + N`, … and batch `k` comes from worker `k mod N`; with processes, an
+/// iteration that starts at batch `f` (after a resume) gives worker `w`
+/// batches `f + w`, `f + w + N`, …. The batches and their order are the same
+/// either way; only which worker made a batch (named in its errors) differs. Workers start once, with
 /// the loader, and serve every epoch; `stop()`, or dropping the loader, ends
 /// them.
 ///
