@@ -8,14 +8,6 @@ import Testing
         }
     }
 
-    @Test func dtypeCodesRoundTrip() {
-        for dtype in DType.allCases {
-            #expect(DType(code: dtype.code) == dtype)
-        }
-        #expect(DType(code: 0) == nil)
-        #expect(DType(code: 200) == nil)
-    }
-
     @Test func fieldSizes() throws {
         let field = Field("x", .float16, shape: [4, 3])
         #expect(field.maxRows == 4)

@@ -13,16 +13,29 @@ public enum DType: String, Sendable, Codable, CaseIterable, CustomStringConverti
         }
     }
 
-    /// A stable numeric code, used where the dtype is stored as bytes.
+    /// The byte that stands for this dtype in a ring segment's field table
+    /// (docs/FORMAT.md). Each code is written out, never derived from the
+    /// order of the cases: segments and foreign peers depend on them.
     public var code: UInt8 {
-        UInt8(DType.allCases.firstIndex(of: self)! + 1)
+        switch self {
+        case .uint8: 1
+        case .int8: 2
+        case .int16: 3
+        case .uint16: 4
+        case .int32: 5
+        case .uint32: 6
+        case .int64: 7
+        case .uint64: 8
+        case .float16: 9
+        case .float32: 10
+        case .float64: 11
+        }
     }
 
     /// The dtype with numeric `code`, or nil for an unknown code.
     public init?(code: UInt8) {
-        let index = Int(code) - 1
-        guard DType.allCases.indices.contains(index) else { return nil }
-        self = DType.allCases[index]
+        guard let dtype = DType.allCases.first(where: { $0.code == code }) else { return nil }
+        self = dtype
     }
 
     /// The short name, such as "f32".
