@@ -62,6 +62,12 @@ public struct RingProblem: Sendable {
     public var location: RingLocation
     /// What is wrong: `.corruptSegment`, `.foreignSegment`, `.versionMismatch`, `.systemCall`, …
     public var error: ConveyorError
+
+    /// A problem with the segment at `location`.
+    public init(location: RingLocation, error: ConveyorError) {
+        self.location = location
+        self.error = error
+    }
 }
 
 /// Every ring this process can see: `SharedRing.survey()`.
