@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "ConveyorTestDatasets", dependencies: ["Conveyor"], path: "Tests/ConveyorTestDatasets"),
         .testTarget(
             name: "ConveyorTests",
-            dependencies: ["Conveyor", "ConveyorTestDatasets", "conveyor-test-helper", "conveyor-example"]),
+            dependencies: ["Conveyor", "ConveyorTestDatasets", "conveyor-test-helper", "conveyor-example", "conveyor"]),
     ],
     swiftLanguageModes: [.v6]
 )

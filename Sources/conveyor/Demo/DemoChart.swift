@@ -45,11 +45,12 @@ struct DemoChart {
         let typical = milliseconds.map { percentile($0, 0.98) }.max() ?? 1
         let yTicks = Ticks(upTo: max(1, typical * 1.15))
         let xTicks = Ticks(upTo: Double(count))
-        func x(_ index: Double) -> Double { plot.left + index / xTicks.top * (plot.right - plot.left) }
+        let xTop = Double(max(1, count - 1))
+        func x(_ index: Double) -> Double { plot.left + index / xTop * (plot.right - plot.left) }
         func y(_ value: Double) -> Double { plot.bottom - min(value, yTicks.top) / yTicks.top * (plot.bottom - plot.top) }
 
         axes(&out, area: plot, yTicks: yTicks, yLabel: "time to get the batch (ms)", format: { Format.fixed($0, yTicks.decimals) })
-        for value in xTicks.values {
+        for value in xTicks.values where value <= xTop {
             out.line(x1: x(value), y1: plot.bottom, x2: x(value), y2: plot.bottom + 5, stroke: "#333")
             out.text(Format.fixed(value, 0), x: x(value), y: plot.bottom + 22, size: 13, anchor: "middle")
         }
@@ -59,7 +60,7 @@ struct DemoChart {
         for epoch in 1..<workload.epochs {
             let boundary = x(Double(epoch * workload.batchesPerEpoch) - 0.5)
             out.line(x1: boundary, y1: plot.top, x2: boundary, y2: plot.bottom, stroke: "#999", dash: "5 4")
-            out.text("epoch \(epoch + 1) →", x: boundary + 6, y: plot.top + 16, size: 12, fill: "#666")
+            out.text("epoch \(epoch + 1) →", x: boundary + 4, y: plot.top - 8, size: 12, fill: "#666")
         }
         for (result, series) in zip(results, milliseconds) {
             let points = series.enumerated().map { (x(Double($0.offset)), y($0.element)) }
