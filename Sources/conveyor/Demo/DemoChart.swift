@@ -18,7 +18,7 @@ struct DemoChart {
         var out = SVGWriter(width: width, height: height)
         out.text("Conveyor demo: how long the training loop waits for each batch", x: plot.left - 50, y: 36,
                  size: 22, weight: "bold")
-        out.text(workload.summary, x: plot.left - 50, y: 62, size: 13, fill: "#444")
+        out.text(workload.summary.data + "; " + workload.summary.costs, x: plot.left - 50, y: 62, size: 13, fill: "#444")
         legend(&out)
         batchPlot(&out)
         epochBars(&out)
@@ -56,19 +56,35 @@ struct DemoChart {
         }
         out.text("batch index (epochs one after another)", x: (plot.left + plot.right) / 2, y: plot.bottom + 50,
                  size: 15, anchor: "middle")
+        out.text("thin: each batch; bold: median of 9 batches", x: plot.right, y: plot.top - 8, size: 12,
+                 anchor: "end", fill: "#666")
         // Epoch boundaries.
         for epoch in 1..<workload.epochs {
             let boundary = x(Double(epoch * workload.batchesPerEpoch) - 0.5)
             out.line(x1: boundary, y1: plot.top, x2: boundary, y2: plot.bottom, stroke: "#999", dash: "5 4")
             out.text("epoch \(epoch + 1) →", x: boundary + 4, y: plot.top - 8, size: 12, fill: "#666")
         }
+        var prefetched: [String] = []
+        // Each batch thin and faint; the running median of 9 batches bold, so the trend reads at a glance.
         for (result, series) in zip(results, milliseconds) {
             let points = series.enumerated().map { (x(Double($0.offset)), y($0.element)) }
-            out.polyline(points, stroke: result.mode.colour, series: result.mode.rawValue)
+            out.polyline(points, stroke: result.mode.colour, width: 0.8, opacity: 0.35)
+        }
+        for (result, series) in zip(results, milliseconds) {
+            let median = runningMedian(series, window: 9)
+            let points = median.enumerated().map { (x(Double($0.offset)), y($0.element)) }
+            out.polyline(points, stroke: result.mode.colour, width: 2.4, series: result.mode.rawValue)
+            if result.mode != .inline, percentile(series, 0.5) < yTicks.top * 0.05 {
+                prefetched.append(result.mode.rawValue)
+            }
             if let peak = series.indices.max(by: { series[$0] < series[$1] }), series[peak] > yTicks.top {
                 out.text("▲ " + Format.fixed(series[peak], 0) + " ms", x: x(Double(peak)) + 6, y: plot.top + 14 + 16 * Double(result.mode.order),
                          size: 12, fill: result.mode.colour, weight: "bold")
             }
+        }
+        if !prefetched.isEmpty {
+            out.text("\(prefetched.joined(separator: " and ")): the next batch is already waiting (≈ 0 ms)",
+                     x: (plot.left + plot.right) / 2, y: y(0) - 10, size: 13, anchor: "middle", fill: "#222")
         }
     }
 
@@ -110,6 +126,15 @@ struct DemoChart {
         out.line(x1: area.left, y1: area.top, x2: area.left, y2: area.bottom, stroke: "#333")
         out.text(yLabel, x: area.left - 58, y: (area.top + area.bottom) / 2, size: 15, anchor: "middle",
                  rotate: -90)
+    }
+
+    /// The median of the `window` values centred on each index (fewer at the ends).
+    private func runningMedian(_ values: [Double], window: Int) -> [Double] {
+        values.indices.map { index in
+            let low = max(0, index - window / 2), high = min(values.count, index + window / 2 + 1)
+            let sorted = values[low..<high].sorted()
+            return sorted[sorted.count / 2]
+        }
     }
 
     private func percentile(_ values: [Double], _ share: Double) -> Double {
@@ -183,11 +208,14 @@ struct SVGWriter {
         body.append(#"<rect x="\#(n(x))" y="\#(n(y))" width="\#(n(width))" height="\#(n(max(0, height)))" fill="\#(fill)"/>"#)
     }
 
-    /// A line through `points`, tagged `data-series="series"`.
-    mutating func polyline(_ points: [(Double, Double)], stroke: String, series: String) {
+    /// A line through `points`; a named one is tagged `data-series="NAME"`.
+    mutating func polyline(
+        _ points: [(Double, Double)], stroke: String, width: Double, opacity: Double = 1, series: String? = nil
+    ) {
         let list = points.map { "\(n($0.0)),\(n($0.1))" }.joined(separator: " ")
-        body.append(#"<polyline points="\#(list)" fill="none" stroke="\#(stroke)" stroke-width="1.6" "#
-            + #"stroke-linejoin="round" data-series="\#(escaped(series))"/>"#)
+        let tag = series.map { #" data-series="\#(escaped($0))""# } ?? ""
+        body.append(#"<polyline points="\#(list)" fill="none" stroke="\#(stroke)" stroke-width="\#(n(width))" "#
+            + #"stroke-opacity="\#(Format.fixed(opacity, 2))" stroke-linejoin="round"\#(tag)/>"#)
     }
 
     private func n(_ value: Double) -> String { Format.fixed(value, 1) }

@@ -29,13 +29,13 @@ struct DemoCommand: ParsableCommand {
     var epochs = 2
 
     @Option(name: .customLong("decode-ms"), help: "CPU milliseconds each sample costs to make.")
-    var decodeMilliseconds = 0.2
+    var decodeMilliseconds = 0.15
 
     @Option(name: .customLong("read-ms"), help: "Milliseconds each sample waits, as for storage.")
     var readMilliseconds = 0.3
 
     @Option(name: .customLong("step-ms"), help: "Milliseconds each training step takes.")
-    var stepMilliseconds = 10.0
+    var stepMilliseconds = 12.0
 
     @Option(parsing: .upToNextOption, help: "Modes to run, in order (inline, threads, processes).")
     var modes: [DemoMode] = DemoMode.allCases
@@ -63,7 +63,8 @@ struct DemoCommand: ParsableCommand {
             decodeMilliseconds: decodeMilliseconds, readMilliseconds: readMilliseconds,
             stepMilliseconds: stepMilliseconds,
             workPerSample: SyntheticImageDataset.work(for: .nanoseconds(Int64(decodeMilliseconds * 1e6))))
-        Terminal.line("conveyor demo: " + workload.summary)
+        Terminal.line("conveyor demo: " + workload.summary.data)
+        Terminal.line("  " + workload.summary.costs)
         Terminal.line()
         var results: [DemoResult] = []
         for mode in modes {

@@ -33,10 +33,10 @@ struct DemoWorkload: Sendable {
             batchTimeout: .seconds(120), label: "demo-\(mode.rawValue)")
     }
 
-    /// A one-line summary for the report's head.
-    var summary: String {
-        "\(samples) synthetic 64×64×3 images per epoch, batches of \(batchSize), \(epochs) epoch\(epochs == 1 ? "" : "s"); "
-            + "each sample \(Format.fixed(decodeMilliseconds, 2)) ms of CPU (decode) + \(Format.fixed(readMilliseconds, 2)) ms "
-            + "of waiting (read); each training step \(Format.fixed(stepMilliseconds, 1)) ms"
+    /// The summary for the report's head, in two parts: the data, then the costs.
+    var summary: (data: String, costs: String) {
+        ("\(samples) synthetic 64×64×3 images per epoch, batches of \(batchSize), \(epochs) epoch\(epochs == 1 ? "" : "s")",
+         "each sample \(Format.fixed(decodeMilliseconds, 2)) ms of CPU (decode) + \(Format.fixed(readMilliseconds, 2)) ms "
+            + "of waiting (read); each training step \(Format.fixed(stepMilliseconds, 1)) ms")
     }
 }
