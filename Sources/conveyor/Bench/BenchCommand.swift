@@ -20,7 +20,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "List the scenarios and exit.")
     var list = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
+        logging.apply()
         if list {
             for scenario in BenchCatalog.all { print("\(scenario.name)\t\(scenario.summary)") }
             return
