@@ -96,7 +96,9 @@ struct SharedSegment: ~Copyable {
         }
         do throws(ConveyorError) {
             let size = try SystemCalls.fileSize(descriptor)
-            guard size > 0 else { throw ConveyorError.corruptSegment("the segment is empty (0 bytes)") }
+            guard size > 0 else {
+                throw ConveyorError.corruptSegment("it holds 0 bytes (its creator may have died while making it)")
+            }
             let base = try SystemCalls.mapSharedReadOnly(descriptor, size: size)
             return SharedSegment(base: UnsafeMutableRawPointer(mutating: base), size: size, descriptor: descriptor,
                                  name: name, unlinksName: false)
