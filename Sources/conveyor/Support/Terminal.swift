@@ -39,7 +39,6 @@ struct LiveLine {
     private let interactive: Bool
     private let interval: Double
     private var lastDraw = -Double.infinity
-    private var drawn = false
 
     init(interactive: Bool = Terminal.isInteractive) {
         self.interactive = interactive
@@ -57,7 +56,6 @@ struct LiveLine {
     mutating func finish(_ text: String) {
         draw(text)
         if interactive { Terminal.write("\n") }
-        drawn = false
     }
 
     private mutating func draw(_ text: String) {
@@ -66,7 +64,6 @@ struct LiveLine {
         } else {
             Terminal.line(text)
         }
-        drawn = true
     }
 }
 
