@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "CConveyor"),
@@ -20,6 +21,7 @@ let package = Package(
             dependencies: [
                 "CConveyor",
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
@@ -28,6 +30,7 @@ let package = Package(
                 "Conveyor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // A small program the tests spawn as a real producer or consumer process.
@@ -38,7 +41,7 @@ let package = Package(
         .target(name: "ConveyorTestDatasets", dependencies: ["Conveyor"], path: "Tests/ConveyorTestDatasets"),
         .testTarget(
             name: "ConveyorTests",
-            dependencies: ["Conveyor", "ConveyorTestDatasets", "conveyor-test-helper", "conveyor-example"]),
+            dependencies: ["Conveyor", "ConveyorTestDatasets", "conveyor-test-helper", "conveyor-example", "conveyor"]),
     ],
     swiftLanguageModes: [.v6]
 )

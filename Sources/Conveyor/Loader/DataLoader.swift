@@ -88,6 +88,9 @@ public final class DataLoader<Output: Sendable>: Sendable {
         }
         self.recorder = LoaderStatsRecorder(label: configuration.label, busyClocks: workers?.busyClocks ?? [])
         self.control = Locked(Control(position: position))
+        ConveyorLog.logger.info("loader started", metadata: [
+            "loader": "\(configuration.label)", "workers": "\(configuration.workers)",
+            "batchSize": "\(configuration.batchSize)", "samples": "\(datasetCount)"])
     }
 
     deinit {

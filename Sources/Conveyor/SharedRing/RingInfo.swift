@@ -112,7 +112,18 @@ extension SharedRing {
     /// Segments of live creators, and files that are not Conveyor rings, are kept.
     @discardableResult
     public static func removeStaleSegments() -> [String] {
-        var removed: [String] = []
+        staleSegments().compactMap { stale in
+            guard (try? SharedSegment.unlink(name: stale.name)) != nil else { return nil }
+            ConveyorLog.logger.info("stale segment removed", metadata: [
+                "segment": "\(stale.name)", "creatorPID": "\(stale.creatorPID)", "bytes": "\(stale.byteCount)"])
+            return stale.name
+        }
+    }
+
+    /// The named ring segments in /dev/shm whose creator is no longer running:
+    /// what `removeStaleSegments()` would remove now. Nothing is changed.
+    public static func staleSegments() -> [StaleSegment] {
+        var stale: [StaleSegment] = []
         for name in SharedSegment.namedSegments(prefix: namePrefix) {
             guard let header = SharedSegment.peek(name: name, count: RingLayout.Header.immutableBytes) else { continue }
             let creator: (pid: Int32, startTime: UInt64)
@@ -129,11 +140,11 @@ extension SharedRing {
             } else {
                 continue
             }
-            if PeerLiveness.of(pid: creator.pid, startTime: creator.startTime) == .gone,
-               (try? SharedSegment.unlink(name: name)) != nil {
-                removed.append(name)
+            if PeerLiveness.of(pid: creator.pid, startTime: creator.startTime) == .gone {
+                let bytes = SystemCalls.fileIdentity(SystemCalls.sharedMemoryDirectory + "/" + name)?.size ?? 0
+                stale.append(StaleSegment(name: name, creatorPID: creator.pid, byteCount: bytes))
             }
         }
-        return removed
+        return stale
     }
 }

@@ -39,7 +39,7 @@ public final class SharedRing: @unchecked Sendable {
     /// The prefix of every default segment name: "conveyor-ring-PID-RANDOM".
     public static let namePrefix = "conveyor-ring-"
 
-    private init(segment: consuming SharedSegment, layout: RingLayout) {
+    init(segment: consuming SharedSegment, layout: RingLayout) {
         let geometry = layout.fieldGeometry
         fieldTable = .allocate(capacity: geometry.count)
         _ = fieldTable.initialize(from: geometry)
@@ -69,7 +69,10 @@ public final class SharedRing: @unchecked Sendable {
             segment = try SharedSegment.createNamed(name ?? defaultName(), size: layout.totalBytes)
         }
         layout.initialize(segment.base, creatorPID: SystemCalls.processID(), creatorStartTime: PeerLiveness.ownStartTime)
-        return SharedRing(segment: segment, layout: layout)
+        let ring = SharedRing(segment: segment, layout: layout)
+        ConveyorLog.logger.debug("ring created", metadata: [
+            "segment": "\(ring.name ?? "anonymous")", "bytes": "\(layout.totalBytes)", "lanes": "\(lanes)"])
+        return ring
     }
 
     /// Attaches to the ring behind `descriptor` (inherited from its creator);

@@ -84,6 +84,30 @@ struct SharedSegment: ~Copyable {
         return try mapExisting(descriptor, name: name)
     }
 
+    /// Maps the file at `path` (a segment in /dev/shm, or /proc/PID/fd/N of
+    /// another process) shared and read-only, at its current size. Writing
+    /// through `base` faults: the segment is only for reading.
+    static func openReadOnly(path: String, name: String?) throws(ConveyorError) -> SharedSegment {
+        let descriptor: Int32
+        do {
+            descriptor = try SystemCalls.openReadOnly(path)
+        } catch .systemCall(_, let code) where code == 2 /* ENOENT */ {
+            throw .unavailable("\(path) does not exist (any more); check the name, or whether its holder ended")
+        }
+        do throws(ConveyorError) {
+            let size = try SystemCalls.fileSize(descriptor)
+            guard size > 0 else {
+                throw ConveyorError.corruptSegment("it holds 0 bytes (its creator may have died while making it)")
+            }
+            let base = try SystemCalls.mapSharedReadOnly(descriptor, size: size)
+            return SharedSegment(base: UnsafeMutableRawPointer(mutating: base), size: size, descriptor: descriptor,
+                                 name: name, unlinksName: false)
+        } catch {
+            SystemCalls.close(descriptor)
+            throw error
+        }
+    }
+
     private static func mapExisting(_ descriptor: Int32, name: String?) throws(ConveyorError) -> SharedSegment {
         do throws(ConveyorError) {
             let size = try SystemCalls.fileSize(descriptor)
@@ -99,7 +123,9 @@ struct SharedSegment: ~Copyable {
     deinit {
         SystemCalls.unmap(base, size: size)
         SystemCalls.close(descriptor)
-        if unlinksName, let name { try? SystemCalls.shmUnlink(name) }
+        if unlinksName, let name, (try? SystemCalls.shmUnlink(name)) != nil {
+            ConveyorLog.logger.debug("segment removed", metadata: ["segment": "\(name)", "bytes": "\(size)"])
+        }
     }
 
     /// A name is one path component of printable ASCII, at most 200 bytes.

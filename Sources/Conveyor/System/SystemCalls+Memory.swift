@@ -124,16 +124,7 @@ extension SystemCalls {
 
     /// The names in a directory (without "." and ".."); empty when it cannot be read.
     static func directoryEntries(_ path: String) -> [String] {
-        guard let directory = opendir(path) else { return [] }
-        defer { closedir(directory) }
-        var names: [String] = []
-        while let entry = readdir(directory) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            if name != ".", name != ".." { names.append(name) }
-        }
-        return names
+        (try? directoryNames(path)) ?? []
     }
 
     /// Up to `limit` bytes of a small file (such as one in /proc), or nil when it cannot be opened.

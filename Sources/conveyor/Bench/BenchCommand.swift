@@ -20,7 +20,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Flag(help: "List the scenarios and exit.")
     var list = false
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() async throws {
+        logging.apply()
         if list {
             for scenario in BenchCatalog.all { print("\(scenario.name)\t\(scenario.summary)") }
             return
@@ -36,17 +39,18 @@ struct BenchCommand: AsyncParsableCommand {
         if !json { table.printHeader() }
         for scenario in chosen {
             for row in try await scenario.run(quick) {
-                if json { print(row.json) } else { table.print(row) }
+                if json { Terminal.line(row.json) } else { table.print(row) }
             }
         }
     }
 }
 
-/// The human-readable form of the rows.
+/// The human-readable form of the rows, each written through as it is
+/// printed (a pipe sees every row when it is done, not at the end).
 struct BenchTable {
     func printHeader() {
-        Swift.print(pad("scenario", 24) + pad("impl", 38) + lpad("items/s", 14) + lpad("MB/s", 10) + "  other")
-        Swift.print(String(repeating: "-", count: 100))
+        Terminal.line(pad("scenario", 24) + pad("impl", 38) + lpad("items/s", 14) + lpad("MB/s", 10) + "  other")
+        Terminal.line(String(repeating: "-", count: 100))
     }
 
     func print(_ row: BenchRow) {
@@ -58,7 +62,7 @@ struct BenchTable {
         let faults = row.corrupt + row.missing + row.duplicated
         if faults > 0 { other.append("FAULTS corrupt \(row.corrupt) missing \(row.missing) duplicated \(row.duplicated)") }
         if let note = row.note { other.append(note) }
-        Swift.print(pad(row.scenario, 24) + pad(row.impl, 38) + lpad(format(row.items_per_s), 14)
+        Terminal.line(pad(row.scenario, 24) + pad(row.impl, 38) + lpad(format(row.items_per_s), 14)
             + lpad(format(row.MB_per_s), 10) + "  " + other.joined(separator: "; "))
     }
 
@@ -66,11 +70,7 @@ struct BenchTable {
         value >= 100 ? String(Int(value.rounded())) : String(value)
     }
 
-    private func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
-    }
+    private func pad(_ text: String, _ width: Int) -> String { Format.pad(text, width) }
 
-    private func lpad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
-    }
+    private func lpad(_ text: String, _ width: Int) -> String { Format.pad(text, width, right: true) }
 }

@@ -74,6 +74,7 @@ final class ProcessWorkerPool: LoaderWorkers {
                     executable: configuration.workerExecutable ?? "/proc/self/exe",
                     environment: [WorkerJob.environmentKey: try job.environmentValue],
                     inheriting: [ring.descriptor, workerEnd.descriptor]))
+                ConveyorLog.logger.debug("worker process spawned", metadata: ["worker": "\(worker)", "pid": "\(children[worker].pid)"])
             }
         } catch {
             for channel in channels { channel.close() }
@@ -230,6 +231,7 @@ final class ProcessWorkerPool: LoaderWorkers {
         let child = children.indices.contains(worker) && children[worker].pid == pid ? children[worker] : nil
         let status = try? child?.wait(timeout: .seconds(2))
         let error = WorkerDeath.error(worker: worker, pid: pid, status: status)
+        ConveyorLog.logger.warning("worker process died", metadata: ["worker": "\(worker)", "pid": "\(pid)", "error": "\(error)"])
         state.withLock { state in
             if state.failure == nil { state.failure = error }
         }
