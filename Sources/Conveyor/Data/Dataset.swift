@@ -58,11 +58,31 @@ public protocol SchemaDataset: Dataset where Element: SampleWritable {
     /// Writes the sample at `index` into `writer`. The default gets the sample
     /// and writes it; implement it to write without an intermediate copy.
     func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws
+
+    /// Writes the samples at `indices`, the one at position `p` as sample `p`
+    /// of `batch`. The default writes them one by one through
+    /// `write(sampleAt:context:into:)` (so a `.map` transform, which has only
+    /// that path, runs for each); implement it to gather a whole batch at
+    /// once, as the built-in datasets do. Throw `.sourceFailed` naming the
+    /// index that failed (`context.blaming(index:)` makes one).
+    func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws
 }
 
 extension SchemaDataset {
     /// Gets the sample and writes it.
     public func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
         try sample(at: index, context: context).write(into: &writer)
+    }
+
+    /// Writes each sample through `write(sampleAt:context:into:)`; a sample
+    /// that fails is reported as `.sourceFailed` with its index.
+    public func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws {
+        for (position, index) in indices.enumerated() {
+            do {
+                try batch.withSample(position) { try write(sampleAt: index, context: context, into: &$0) }
+            } catch {
+                throw ConveyorError(blaming: error, index: index, worker: context.worker)
+            }
+        }
     }
 }
