@@ -13,7 +13,7 @@ struct ConveyorCommand: AsyncParsableCommand {
     /// Becomes a DataLoader worker process when this program was re-run as
     /// one (the bench's process-loader scenarios); otherwise parses and runs.
     static func main() async {
-        WorkerProcess.bootstrap(datasets: ScenarioItemsDataset.self)
+        WorkerProcess.bootstrap(datasets: ScenarioItemsDataset.self, PerSampleNpyDataset.Description.self)
         await main(nil)
     }
 }

@@ -24,12 +24,29 @@ public protocol Dataset: Sendable {
     /// The sample at `index` in the epoch and with the seed `context` gives.
     /// The default calls `sample(at:)`.
     func sample(at index: Int, context: SampleContext) throws -> Element
+
+    /// The samples at `indices`, in their order: a whole batch at once. The
+    /// default calls `sample(at:context:)` for each; implement it when a
+    /// batch can be gathered more cheaply, as `ArrayDataset` does. Throw
+    /// `.sourceFailed` naming the index that failed (`context.blaming(index:)`).
+    func samples(at indices: ArraySlice<Int>, context: SampleContext) throws -> [Element]
 }
 
 extension Dataset {
     /// Calls `sample(at:)`.
     public func sample(at index: Int, context: SampleContext) throws -> Element {
         try sample(at: index)
+    }
+
+    /// Calls `sample(at:context:)` for each index; a sample that fails is
+    /// reported as `.sourceFailed` with its index.
+    public func samples(at indices: ArraySlice<Int>, context: SampleContext) throws -> [Element] {
+        var samples: [Element] = []
+        samples.reserveCapacity(indices.count)
+        for index in indices {
+            samples.append(try context.blaming(index: index) { try sample(at: index, context: context) })
+        }
+        return samples
     }
 
     /// A dataset whose samples are this one's passed through `transform`, in
