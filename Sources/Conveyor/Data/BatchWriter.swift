@@ -62,13 +62,7 @@ public struct BatchWriter: ~Copyable {
             throw .invalidArgument(
                 "there is no field \(field) or sample \(position) in a batch of \(count) samples of \(schema)")
         }
-        let maximum = schema.fields[field].maxRows
-        guard rows >= 0 else {
-            throw .invalidArgument("field '\(schema.fields[field].name)' cannot hold \(rows) rows; pass 0 or more")
-        }
-        guard rows <= maximum else {
-            throw .itemTooLarge(field: schema.fields[field].name, length: rows, maximum: maximum)
-        }
+        try schema.fields[field].checkRows(rows)
         rowCounts[field * count + position] = rows
     }
 

@@ -87,13 +87,7 @@ public struct SampleWriter: ~Copyable {
 
     /// Sets how many rows of field `field` (an index in the schema) this sample uses.
     public mutating func setRows(_ count: Int, ofField field: Int) throws(ConveyorError) {
-        let maximum = schema.fields[field].maxRows
-        guard count >= 0 else {
-            throw .invalidArgument("field '\(schema.fields[field].name)' cannot hold \(count) rows; pass 0 or more")
-        }
-        guard count <= maximum else {
-            throw .itemTooLarge(field: schema.fields[field].name, length: count, maximum: maximum)
-        }
+        try schema.fields[field].checkRows(count)
         rowCounts[field * samples + position] = count
     }
 

@@ -33,17 +33,18 @@ extension BenchCatalog {
             BenchScenario(
                 name: "loader-npy-map",
                 summary: "loader-npy's files through the per-sample path (a Sample per sample, as a `.map` transform "
-                    + "or a dataset without a batch path makes): inline, 2 threads, 2 processes in place"
+                    + "or a dataset without a batch path makes): inline, 2 threads, 1 and 2 processes in place"
             ) { quick in
                 let files = try NpyBenchFiles()
                 defer { files.remove() }
                 var rows: [BenchRow] = []
-                for workers in [WorkerBackend.inline, .threads(2), .processes(2)] {
+                for workers in [WorkerBackend.inline, .threads(2), .processes(1), .processes(2)] {
                     rows.append(try await BenchSupport.best(quick: quick) {
                         try LoaderNpyBench.epoch(files, scenario: "loader-npy-map", workers: workers, inPlace: true,
                                                  perSample: true)
                     })
                 }
+                noteSpeedUp(of: &rows[3], over: rows[2], "1 process")
                 return rows
             },
         ]
