@@ -19,7 +19,7 @@ struct ConveyorCommand: AsyncParsableCommand {
     /// Becomes a DataLoader worker process when this program was re-run as
     /// one (the demo's and the bench's process workers); otherwise parses and runs.
     static func main() async {
-        WorkerProcess.bootstrap(datasets: ScenarioItemsDataset.self)
+        WorkerProcess.bootstrap(datasets: ScenarioItemsDataset.self, PerSampleNpyDataset.Description.self)
         await main(InspectCommand.normalizingWatch(Array(CommandLine.arguments.dropFirst())))
     }
 }

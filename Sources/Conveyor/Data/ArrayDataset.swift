@@ -22,4 +22,12 @@ public struct ArrayDataset<Element: Sendable>: Dataset {
         }
         return elements[index]
     }
+
+    /// The elements at `indices`, gathered at once.
+    public func samples(at indices: ArraySlice<Int>, context: SampleContext) throws -> [Element] {
+        for index in indices where !elements.indices.contains(index) {
+            _ = try context.blaming(index: index) { try sample(at: index) }
+        }
+        return indices.map { elements[$0] }
+    }
 }

@@ -35,18 +35,8 @@ public struct BatchLayout: Sendable, Hashable {
         sampleSchema.fields[field].maxBytes * samples
     }
 
-    /// A writer for sample `sample` of a batch whose fields are at `fieldBuffers`
-    /// (one per field, each at least `byteCount(ofField:samples:)` long for the
-    /// batch's samples, zeroed).
-    func writer(forSample sample: Int, fieldBuffers: [UnsafeMutableRawBufferPointer]) -> SampleWriter {
-        let parts = zip(sampleSchema.fields, fieldBuffers).map { field, buffer in
-            UnsafeMutableRawBufferPointer(rebasing: buffer[(sample * field.maxBytes)..<((sample + 1) * field.maxBytes)])
-        }
-        return SampleWriter(schema: sampleSchema, buffers: parts)
-    }
-
-    /// Collates the samples at `indices` of `dataset` into arrays: each sample
-    /// written in place through a `SampleWriter`, no intermediate copy. A
+    /// Collates the samples at `indices` of `dataset` into arrays: the whole
+    /// batch written in place through a `BatchWriter`, no intermediate copy. A
     /// sample that fails is reported as `.sourceFailed` with its index.
     func collate<D: SchemaDataset>(
         _ dataset: D, indices: ArraySlice<Int>, context: SampleContext, batchIndex: Int
@@ -66,20 +56,21 @@ public struct BatchLayout: Sendable, Hashable {
     }
 
     /// Writes the samples at `indices` of `dataset`, the one at position `p`
-    /// as sample `p` of `fieldBuffers` (see `writer(forSample:fieldBuffers:)`);
-    /// returns, per field, the rows each sample used. Both collations (into
-    /// arrays, into a ring slot) write through this. A sample that fails is
-    /// reported as `.sourceFailed` with its index.
+    /// as sample `p` of `fieldBuffers` (one per field, each at least
+    /// `byteCount(ofField:samples:)` long, zeroed), through the dataset's
+    /// batch path; returns, per field, the rows each sample used. Both
+    /// collations (into arrays, into a ring slot) write through this. A
+    /// failure is reported as `.sourceFailed`, with its index when known.
     func writeSamples<D: SchemaDataset>(
         of dataset: D, indices: ArraySlice<Int>, context: SampleContext, into fieldBuffers: [UnsafeMutableRawBufferPointer]
     ) throws -> [[Int]] {
-        var rows = [[Int]](repeating: [Int](repeating: 0, count: indices.count), count: sampleSchema.fields.count)
-        for (position, index) in indices.enumerated() {
-            var writer = writer(forSample: position, fieldBuffers: fieldBuffers)
-            try context.blaming(index: index) { try dataset.write(sampleAt: index, context: context, into: &writer) }
-            for field in rows.indices { rows[field][position] = writer.rows[field] }
+        do {
+            return try BatchWriter.with(schema: sampleSchema, count: indices.count, fields: fieldBuffers) { batch in
+                try dataset.write(samplesAt: indices, context: context, into: &batch)
+            }.rows
+        } catch {
+            throw ConveyorError(blaming: error, worker: context.worker)
         }
-        return rows
     }
 
     /// Makes zeroed byte arrays of `sizes` and lends all of them, mutable, to

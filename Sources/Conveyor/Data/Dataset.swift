@@ -24,12 +24,29 @@ public protocol Dataset: Sendable {
     /// The sample at `index` in the epoch and with the seed `context` gives.
     /// The default calls `sample(at:)`.
     func sample(at index: Int, context: SampleContext) throws -> Element
+
+    /// The samples at `indices`, in their order: a whole batch at once. The
+    /// default calls `sample(at:context:)` for each; implement it when a
+    /// batch can be gathered more cheaply, as `ArrayDataset` does. Throw
+    /// `.sourceFailed` naming the index that failed (`context.blaming(index:)`).
+    func samples(at indices: ArraySlice<Int>, context: SampleContext) throws -> [Element]
 }
 
 extension Dataset {
     /// Calls `sample(at:)`.
     public func sample(at index: Int, context: SampleContext) throws -> Element {
         try sample(at: index)
+    }
+
+    /// Calls `sample(at:context:)` for each index; a sample that fails is
+    /// reported as `.sourceFailed` with its index.
+    public func samples(at indices: ArraySlice<Int>, context: SampleContext) throws -> [Element] {
+        var samples: [Element] = []
+        samples.reserveCapacity(indices.count)
+        for index in indices {
+            samples.append(try context.blaming(index: index) { try sample(at: index, context: context) })
+        }
+        return samples
     }
 
     /// A dataset whose samples are this one's passed through `transform`, in
@@ -58,11 +75,31 @@ public protocol SchemaDataset: Dataset where Element: SampleWritable {
     /// Writes the sample at `index` into `writer`. The default gets the sample
     /// and writes it; implement it to write without an intermediate copy.
     func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws
+
+    /// Writes the samples at `indices`, the one at position `p` as sample `p`
+    /// of `batch`. The default writes them one by one through
+    /// `write(sampleAt:context:into:)` (so a `.map` transform, which has only
+    /// that path, runs for each); implement it to gather a whole batch at
+    /// once, as the built-in datasets do. Throw `.sourceFailed` naming the
+    /// index that failed (`context.blaming(index:)` makes one).
+    func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws
 }
 
 extension SchemaDataset {
     /// Gets the sample and writes it.
     public func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
         try sample(at: index, context: context).write(into: &writer)
+    }
+
+    /// Writes each sample through `write(sampleAt:context:into:)`; a sample
+    /// that fails is reported as `.sourceFailed` with its index.
+    public func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws {
+        for (position, index) in indices.enumerated() {
+            do {
+                try batch.withSample(position) { try write(sampleAt: index, context: context, into: &$0) }
+            } catch {
+                throw ConveyorError(blaming: error, index: index, worker: context.worker)
+            }
+        }
     }
 }

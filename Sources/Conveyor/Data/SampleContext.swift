@@ -18,7 +18,7 @@ public struct SampleContext: Sendable, Hashable {
 
     /// The generator for the sample at `index`: derived from (seed, epoch, index).
     public func random(for index: Int) -> SeededRandom {
-        SeededRandom(seed: seed, path: [epoch, index])
+        SeededRandom(seed: seed, steps: epoch, index)
     }
 
     /// A seed derived from (seed, epoch, worker), for per-worker state such as

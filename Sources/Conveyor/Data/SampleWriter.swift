@@ -18,27 +18,49 @@
 public struct SampleWriter: ~Copyable {
     /// The fields of one sample.
     public let schema: Schema
-    private let buffers: [UnsafeMutableRawBufferPointer]
-    /// Rows written per field, in schema order.
-    public private(set) var rows: [Int]
+    /// The batch's field buffers, one per field, `sampleBytes[f]` per sample.
+    private let fields: [UnsafeMutableRawBufferPointer]
+    /// Each field's bytes per sample.
+    private let sampleBytes: [Int]
+    /// The sample's place in the batch.
+    private let position: Int
+    /// The batch's row counts, field-major: `rowCounts[field * samples + position]`.
+    private let rowCounts: UnsafeMutablePointer<Int>
+    /// Samples in the batch (the stride of `rowCounts`).
+    private let samples: Int
 
-    /// A writer over `buffers`, one per field of `schema`, each at least
-    /// `field.maxBytes` long and zeroed.
-    init(schema: Schema, buffers: [UnsafeMutableRawBufferPointer]) {
-        precondition(buffers.count == schema.fields.count, "one buffer per field")
-        for (buffer, field) in zip(buffers, schema.fields) {
-            precondition(buffer.count >= field.maxBytes, "a field's buffer is smaller than its maximum")
-        }
+    /// A writer for sample `position` of a batch whose fields are `fields`
+    /// (each `sampleBytes[f]` per sample, zeroed) and whose row counts are
+    /// at `rowCounts` (field-major, `samples` per field, the maxima at first).
+    /// Nothing is copied or allocated: the writer borrows the batch's memory.
+    init(
+        schema: Schema, fields: [UnsafeMutableRawBufferPointer], sampleBytes: [Int], position: Int,
+        rowCounts: UnsafeMutablePointer<Int>, samples: Int
+    ) {
         self.schema = schema
-        self.buffers = buffers
-        self.rows = schema.fields.map(\.maxRows)
+        self.fields = fields
+        self.sampleBytes = sampleBytes
+        self.position = position
+        self.rowCounts = rowCounts
+        self.samples = samples
+    }
+
+    /// Rows written per field, in schema order.
+    public var rows: [Int] {
+        schema.fields.indices.map { rowCounts[$0 * samples + position] }
+    }
+
+    /// The sample's own bytes of field `field`.
+    private func buffer(_ field: Int) -> UnsafeMutableRawBufferPointer {
+        let size = sampleBytes[field]
+        return UnsafeMutableRawBufferPointer(start: fields[field].baseAddress! + position * size, count: size)
     }
 
     /// Calls `body` with the raw bytes of field `field` (an index in the schema).
     public mutating func withBytes<Result>(
         ofField field: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
     ) rethrows -> Result {
-        try body(buffers[field])
+        try body(buffer(field))
     }
 
     /// Calls `body` with the scalars of the field named `name`, room for its
@@ -52,7 +74,7 @@ public struct SampleWriter: ~Copyable {
             throw ConveyorError.invalidArgument(
                 "field '\(name)' holds \(field.dtype), not \(Scalar.dtype); use \(field.dtype)'s Swift type")
         }
-        let buffer = buffers[index]
+        let buffer = buffer(index)
         let typed = buffer.baseAddress!.bindMemory(to: Scalar.self, capacity: field.maxRows * field.scalarsPerRow)
         return try body(UnsafeMutableBufferPointer(start: typed, count: field.maxRows * field.scalarsPerRow))
     }
@@ -65,14 +87,8 @@ public struct SampleWriter: ~Copyable {
 
     /// Sets how many rows of field `field` (an index in the schema) this sample uses.
     public mutating func setRows(_ count: Int, ofField field: Int) throws(ConveyorError) {
-        let maximum = schema.fields[field].maxRows
-        guard count >= 0 else {
-            throw .invalidArgument("field '\(schema.fields[field].name)' cannot hold \(count) rows; pass 0 or more")
-        }
-        guard count <= maximum else {
-            throw .itemTooLarge(field: schema.fields[field].name, length: count, maximum: maximum)
-        }
-        rows[field] = count
+        try schema.fields[field].checkRows(count)
+        rowCounts[field * samples + position] = count
     }
 
     /// Copies `tensor` into the field named `name` and sets its rows to the
@@ -102,7 +118,7 @@ public struct SampleWriter: ~Copyable {
         guard rowCount <= field.maxRows else {
             throw .itemTooLarge(field: name, length: rowCount, maximum: field.maxRows)
         }
-        let destination = buffers[index]
+        let destination = buffer(index)
         tensor.withUnsafeBytes { source in
             destination.copyMemory(from: source)
             if source.count < field.maxBytes {
@@ -111,7 +127,7 @@ public struct SampleWriter: ~Copyable {
                     as: UInt8.self, repeating: 0)
             }
         }
-        rows[index] = rowCount
+        rowCounts[index * samples + position] = rowCount
     }
 
     private func fieldIndex(_ name: String) throws(ConveyorError) -> Int {

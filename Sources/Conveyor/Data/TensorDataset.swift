@@ -59,6 +59,20 @@ public struct TensorDataset: SchemaDataset {
         }
     }
 
+    /// Gathers the rows of `indices` column by column: one copy per row.
+    public func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws {
+        for index in indices where !(0..<count).contains(index) {
+            try context.blaming(index: index) { try checkIndex(index) }
+        }
+        for (fieldIndex, (field, column)) in zip(schema.fields, columns.tensors).enumerated() {
+            column.withUnsafeBytes { source in
+                batch.withBytes(ofField: fieldIndex) { destination in
+                    Gather.rows(indices, from: source, into: destination, rowBytes: field.maxBytes)
+                }
+            }
+        }
+    }
+
     private func checkIndex(_ index: Int) throws(ConveyorError) {
         guard index >= 0, index < count else {
             throw .invalidArgument("index \(index) is outside the dataset's 0..<\(count)")

@@ -191,11 +191,7 @@ extension DataLoader {
         try self.init(datasetCount: dataset.count, configuration: configuration, resumingFrom: state) {
             plan, batch, context in
             let indices = plan.indices(ofBatch: batch)
-            var samples: [D.Element] = []
-            samples.reserveCapacity(indices.count)
-            for index in indices {
-                samples.append(try context.blaming(index: index) { try dataset.sample(at: index, context: context) })
-            }
+            let samples = try dataset.samples(at: indices, context: context)
             return SampleBatch(epoch: plan.epoch, index: batch, indices: Array(indices), samples: samples)
         }
     }

@@ -255,7 +255,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
                 if stopping.isRaised { return }
                 var context = ItemContext(
                     index: index, worker: worker, workerSeed: workerSeed,
-                    random: SeededRandom(seed: seed, path: [index]))
+                    random: SeededRandom(seed: seed, step: index))
                 let outcome: Outcome
                 do {
                     outcome = .item(try make(index, &context))

@@ -8,7 +8,7 @@
 /// let flip = Bool.random(using: &rng)
 /// ```
 public struct SeededRandom: RandomNumberGenerator, Sendable, Hashable {
-    private var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
+    @usableFromInline var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     /// A generator for `seed` alone.
     public init(seed: UInt64) {
@@ -21,15 +21,38 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Hashable {
         for step in path {
             mixer = SeededRandom.splitMix(&mixer) ^ step
         }
-        s0 = SeededRandom.splitMix(&mixer)
-        s1 = SeededRandom.splitMix(&mixer)
-        s2 = SeededRandom.splitMix(&mixer)
-        s3 = SeededRandom.splitMix(&mixer)
+        self.init(mixer: &mixer)
     }
 
     /// A generator for `seed` refined by each non-negative integer of `path`.
     public init(seed: UInt64, path: [Int]) {
         self.init(seed: seed, path: path.map { UInt64(bitPattern: Int64($0)) })
+    }
+
+    /// The generator of `init(seed:path: [step])`, without making an array:
+    /// the per-item path of the workers.
+    @inlinable
+    init(seed: UInt64, step: Int) {
+        var mixer = seed ^ 0x6A09_E667_F3BC_C908
+        mixer = SeededRandom.splitMix(&mixer) ^ UInt64(bitPattern: Int64(step))
+        self.init(mixer: &mixer)
+    }
+
+    /// The generator of `init(seed:path: [first, second])`, without making an array.
+    @inlinable
+    init(seed: UInt64, steps first: Int, _ second: Int) {
+        var mixer = seed ^ 0x6A09_E667_F3BC_C908
+        mixer = SeededRandom.splitMix(&mixer) ^ UInt64(bitPattern: Int64(first))
+        mixer = SeededRandom.splitMix(&mixer) ^ UInt64(bitPattern: Int64(second))
+        self.init(mixer: &mixer)
+    }
+
+    @inlinable
+    init(mixer: inout UInt64) {
+        s0 = SeededRandom.splitMix(&mixer)
+        s1 = SeededRandom.splitMix(&mixer)
+        s2 = SeededRandom.splitMix(&mixer)
+        s3 = SeededRandom.splitMix(&mixer)
     }
 
     /// A 64-bit seed derived from `seed` and `path`: use it to seed a worker
@@ -56,7 +79,8 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Hashable {
         (x << k) | (x >> (64 - k))
     }
 
-    private static func splitMix(_ state: inout UInt64) -> UInt64 {
+    @inlinable
+    static func splitMix(_ state: inout UInt64) -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

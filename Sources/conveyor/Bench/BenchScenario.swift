@@ -13,6 +13,6 @@ struct BenchScenario: Sendable {
 /// adds its list in its own file.
 enum BenchCatalog {
     static var all: [BenchScenario] {
-        queueScenarios + ringScenarios + loaderScenarios + processLoaderScenarios
+        queueScenarios + ringScenarios + loaderScenarios + processLoaderScenarios + loaderNpyScenarios
     }
 }

@@ -62,11 +62,21 @@ enum BenchSupport {
         return best
     }
 
-    /// Sleeps `seconds` (the simulated work of the prefetch-sleep scenarios).
+    /// Takes `seconds` (the simulated work and use of the sleep scenarios),
+    /// to within microseconds: sleeps until 200 µs before the end, then
+    /// yields the processor until it. A plain sleep ends ~50–100 µs late here
+    /// (the kernel's default timer slack is 50 µs, plus the wake-up), which
+    /// over a scenario's 100 sleeps of 10 ms would be the harness's error,
+    /// not the code's under test.
     static func sleep(seconds: Double) {
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-        var remaining = timespec()
-        while nanosleep(&request, &remaining) == -1, errno == EINTR { request = remaining }
+        let deadline = now() + seconds
+        let coarse = seconds - 0.000_2
+        if coarse > 0 {
+            var request = timespec(tv_sec: Int(coarse), tv_nsec: Int((coarse - Double(Int(coarse))) * 1e9))
+            var remaining = timespec()
+            while nanosleep(&request, &remaining) == -1, errno == EINTR { request = remaining }
+        }
+        while now() < deadline { sched_yield() }
     }
 }
 

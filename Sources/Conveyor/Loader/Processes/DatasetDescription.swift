@@ -41,30 +41,56 @@ extension SyntheticImageDataset: DatasetDescription {
 }
 
 extension NumpyDataset {
-    /// A NumPy file by path, for the process backend: each worker maps the
-    /// file itself.
+    /// NumPy files by path, for the process backend: each worker maps the
+    /// files itself.
     ///
     /// ```swift
     /// let loader = try DataLoader(describedBy: NumpyDataset.Description(path: "features.npy"),
     ///                             LoaderConfiguration(batchSize: 64, workers: .processes(2)))
+    /// let mnist = NumpyDataset.Description(columns: ["image": "images.npy", "label": "labels.npy"])
     /// ```
     public struct Description: DatasetDescription, Hashable {
-        /// The .npy file.
-        public var path: String
-        /// The name of the one field of its samples.
-        public var field: String
+        /// One column: a field and the .npy file holding its rows.
+        public struct Column: Codable, Sendable, Hashable {
+            /// The field's name.
+            public var field: String
+            /// The .npy file.
+            public var path: String
+
+            /// The rows of the file at `path` as field `field`.
+            public init(field: String, path: String) {
+                self.field = field
+                self.path = path
+            }
+        }
+
+        /// The files, in field order; their first dimensions must agree.
+        public var columns: [Column]
+
+        /// The first column's file.
+        public var path: String { columns.first?.path ?? "" }
+        /// The first column's field.
+        public var field: String { columns.first?.field ?? "" }
 
         /// The file at `path`, its rows as field `field`.
         public init(path: String, field: String = "data") {
-            self.path = path
-            self.field = field
+            self.columns = [Column(field: field, path: path)]
+        }
+
+        /// Several files as the columns of one dataset, each key the field
+        /// its file's rows become:
+        /// `NumpyDataset.Description(columns: ["image": "images.npy", "label": "labels.npy"])`.
+        public init(columns: KeyValuePairs<String, String>) {
+            self.columns = columns.map { Column(field: $0.key, path: $0.value) }
         }
 
         /// "NumpyDataset".
         public static var typeName: String { "NumpyDataset" }
 
-        /// Maps the file.
-        public func makeDataset() throws -> NumpyDataset { try NumpyDataset(path: path, field: field) }
+        /// Maps the files.
+        public func makeDataset() throws -> NumpyDataset {
+            try NumpyDataset(columnPaths: columns.map { ($0.field, $0.path) })
+        }
     }
 }
 
