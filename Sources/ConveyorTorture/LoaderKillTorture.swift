@@ -46,6 +46,7 @@ public enum LoaderKillTorture {
 
     /// Runs rounds until the settings' rounds or budget are spent.
     public static func run(_ settings: TortureSettings) -> TortureReport {
+        WorkerProcess.bootstrap(datasets: ProbeDataset.self)  // the consumer side registers what workers make
         var report = TortureReport(part: .loaderKill, seed: settings.seed)
         let start = ContinuousClock.now
         let before = ProcessResources.now()
