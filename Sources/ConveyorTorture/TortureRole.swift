@@ -13,6 +13,7 @@ import Glibc
 ///     consume-record  --idle-ms T        (writes each item's k, 4 bytes, to stdout before releasing it)
 ///     consume-attach                      (attaches a consumer, prints "attached", sleeps until killed)
 ///     shm-full        --free-mib M        (run where /dev/shm is a small tmpfs; see ShmFullTorture)
+///     truncated                           (makes a named ring, uses it after its file is truncated; TruncationTorture)
 public enum TortureRole {
     /// The environment variable that names the shared ring's descriptor.
     static let ringDescriptorKey = "CONVEYOR_RING_FD"
@@ -22,6 +23,7 @@ public enum TortureRole {
         let options = RoleOptions(arguments)
         do {
             if options.command == "shm-full" { exit(ShmFullTorture.child(freeMiB: options.int("--free-mib", 8))) }
+            if options.command == "truncated" { exit(TruncationTorture.child()) }
             let fd = getenv(ringDescriptorKey).flatMap { Int32(String(cString: $0)) } ?? -1
             let ring = try SharedRing.attach(descriptor: fd, expecting: nil)
             switch options.command {

@@ -57,4 +57,6 @@ public enum TorturePart: String, CaseIterable, Sendable {
     case soak
     /// A nearly full /dev/shm: creation fails with a clear error, never a SIGBUS.
     case shmFull = "shm-full"
+    /// A named segment truncated by another process while mapped: its users get errors, never a SIGBUS.
+    case truncation
 }

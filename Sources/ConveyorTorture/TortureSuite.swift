@@ -10,6 +10,7 @@ public enum TortureSuite {
         case .attachFuzz: return AttachFuzzTorture.run(settings)
         case .soak: return SoakTorture.run(settings)
         case .shmFull: return ShmFullTorture.run(settings)
+        case .truncation: return TruncationTorture.run(settings)
         }
     }
 
@@ -21,7 +22,7 @@ public enum TortureSuite {
         case .loaderKill: 0.2
         case .attachFuzz: 0.1
         case .soak: 0.3
-        case .shmFull: 0
+        case .shmFull, .truncation: 0
         }
     }
 }
