@@ -165,32 +165,28 @@ public enum AttachFuzzTorture {
 
     /// Runs inputs until the settings' rounds (executions) or budget are spent.
     public static func run(_ settings: TortureSettings) -> TortureReport {
-        var report = TortureReport(part: .attachFuzz, seed: settings.seed)
         _ = AttachFuzz.run([0])  // makes the harness's template and file before the resources are first read
-        let start = ContinuousClock.now
-        let before = ProcessResources.now()
-        var random = SeededRandom(seed: settings.seed)
-        var accepted = 0
-        var itemsRead = 0
-        var worst: Duration = .zero
-        while report.executions % 1024 != 0 || settings.mayContinue(round: report.executions, since: start) {
-            let input = randomInput(&random)
-            let began = ContinuousClock.now
-            let outcome = AttachFuzz.run(input)
-            let took = ContinuousClock.now - began
-            worst = max(worst, took)
-            if took > slowest { report.fault("an input took \(took) (a hang): \(input)") }
-            if outcome.accepted { accepted += 1 }
-            itemsRead += outcome.itemsRead
-            report.executions += 1
-            if let rounds = settings.rounds, report.executions >= rounds { break }
+        return TortureReport.measuring(.attachFuzz, settings) { report, random, start in
+            var accepted = 0
+            var itemsRead = 0
+            var worst: Duration = .zero
+            while report.executions % 1024 != 0 || settings.mayContinue(round: report.executions, since: start) {
+                let input = randomInput(&random)
+                let began = ContinuousClock.now
+                let outcome = AttachFuzz.run(input)
+                let took = ContinuousClock.now - began
+                worst = max(worst, took)
+                if took > slowest { report.fault("an input took \(took) (a hang): \(input)") }
+                if outcome.accepted { accepted += 1 }
+                itemsRead += outcome.itemsRead
+                report.executions += 1
+                if let rounds = settings.rounds, report.executions >= rounds { break }
+            }
+            report.rounds = report.executions
+            report.itemsChecked = itemsRead
+            report.notes.append("accepted \(accepted) of \(report.executions) segments; slowest input \(worst)")
+        return
         }
-        report.rounds = report.executions
-        report.itemsChecked = itemsRead
-        report.notes.append("accepted \(accepted) of \(report.executions) segments; slowest input \(worst)")
-        report.resources = (before, ProcessResources.now())
-        report.seconds = Double((ContinuousClock.now - start).components.seconds)
-        return report
     }
 
     /// An input: a few mutations of the real segment (most often), or raw bytes.

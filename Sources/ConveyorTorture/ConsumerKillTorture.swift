@@ -21,37 +21,33 @@ public enum ConsumerKillTorture {
 
     /// Runs rounds until the settings' rounds or budget are spent.
     public static func run(_ settings: TortureSettings) -> TortureReport {
-        var report = TortureReport(part: .consumerKill, seed: settings.seed)
-        let start = ContinuousClock.now
-        let before = ProcessResources.now()
-        var random = SeededRandom(seed: settings.seed)
-        var slowest: Duration = .zero
-        var lost = (rounds: 0, items: 0, stalled: 0)
-        var sharedRounds = 0
-        while settings.mayContinue(round: report.rounds, since: start, minimumRounds: 2) {
-            do {
-                if report.rounds % 2 == 0 {
-                    let took = try blockedProducerRound(&report, random: &random, executable: settings.executable)
-                    slowest = max(slowest, took)
-                } else {
-                    sharedRounds += 1
-                    let (missing, stalled) = try sharedRingRound(&report, random: &random, executable: settings.executable)
-                    if missing > 0 { lost.rounds += 1; lost.items += missing }
-                    if stalled { lost.stalled += 1 }
+        TortureReport.measuring(.consumerKill, settings) { report, random, start in
+            var slowest: Duration = .zero
+            var lost = (rounds: 0, items: 0, stalled: 0)
+            var sharedRounds = 0
+            while settings.mayContinue(round: report.rounds, since: start, minimumRounds: 2) {
+                do {
+                    if report.rounds % 2 == 0 {
+                        let took = try blockedProducerRound(&report, random: &random, executable: settings.executable)
+                        slowest = max(slowest, took)
+                    } else {
+                        sharedRounds += 1
+                        let (missing, stalled) = try sharedRingRound(&report, random: &random, executable: settings.executable)
+                        if missing > 0 { lost.rounds += 1; lost.items += missing }
+                        if stalled { lost.stalled += 1 }
+                    }
+                } catch {
+                    report.fault("round \(report.rounds): \(error)")
                 }
-            } catch {
-                report.fault("round \(report.rounds): \(error)")
+                report.rounds += 1
             }
-            report.rounds += 1
+            report.notes.append("consumerGone after a consumer's kill: slowest \(slowest) (promise: within \(consumerGoneWithin))")
+            report.notes.append(
+                "shared rings, one of 3 consumers killed: \(sharedRounds) rounds; \(lost.rounds) lost items "
+                    + "(\(lost.items) in all, each the lease the dead consumer held); \(lost.stalled) rounds "
+                    + "where a producer's lane stalled behind that lease (the known hole)")
+        return
         }
-        report.notes.append("consumerGone after a consumer's kill: slowest \(slowest) (promise: within \(consumerGoneWithin))")
-        report.notes.append(
-            "shared rings, one of 3 consumers killed: \(sharedRounds) rounds; \(lost.rounds) lost items "
-                + "(\(lost.items) in all, each the lease the dead consumer held); \(lost.stalled) rounds "
-                + "where a producer's lane stalled behind that lease (the known hole)")
-        report.resources = (before, ProcessResources.now())
-        report.seconds = Double((ContinuousClock.now - start).components.seconds)
-        return report
     }
 
     /// A producer (a thread here) fills its lane and blocks; the ring's one

@@ -47,36 +47,32 @@ public enum LoaderKillTorture {
     /// Runs rounds until the settings' rounds or budget are spent.
     public static func run(_ settings: TortureSettings) -> TortureReport {
         WorkerProcess.bootstrap(datasets: ProbeDataset.self)  // the consumer side registers what workers make
-        var report = TortureReport(part: .loaderKill, seed: settings.seed)
-        let start = ContinuousClock.now
-        let before = ProcessResources.now()
-        var random = SeededRandom(seed: settings.seed)
-        let uninterrupted: [Digest]
-        do {
-            let loader = try DataLoader(describedBy: dataset, configuration(.ordered, executable: settings.executable, workers: .inline))
-            var batches = loader.makeBatchIterator()
-            var all: [Digest] = []
-            while let batch = try batches.next() { all.append(Digest(batch)) }
-            uninterrupted = all
-        } catch {
-            report.fault("the uninterrupted run failed: \(error)")
-            return report
-        }
-        while settings.mayContinue(round: report.rounds, since: start, minimumRounds: 6) {
-            let action = Action.allCases[report.rounds % 3]
-            let delivery: Delivery = (report.rounds / 3) % 2 == 0 ? .ordered : .unordered
+        return TortureReport.measuring(.loaderKill, settings) { report, random, start in
+            let uninterrupted: [Digest]
             do {
-                try round(action, delivery, uninterrupted: uninterrupted, report: &report, random: &random,
-                          executable: settings.executable)
+                let loader = try DataLoader(describedBy: dataset, configuration(.ordered, executable: settings.executable, workers: .inline))
+                var batches = loader.makeBatchIterator()
+                var all: [Digest] = []
+                while let batch = try batches.next() { all.append(Digest(batch)) }
+                uninterrupted = all
             } catch {
-                report.fault("round \(report.rounds) (\(action), \(delivery)): \(error)")
+                report.fault("the uninterrupted run failed: \(error)")
+                return
             }
-            report.rounds += 1
-            if report.rounds % 100 == 0 { settings.log("loader-kill: \(report.rounds) rounds, \(report.faults.count) faults") }
+            while settings.mayContinue(round: report.rounds, since: start, minimumRounds: 6) {
+                let action = Action.allCases[report.rounds % 3]
+                let delivery: Delivery = (report.rounds / 3) % 2 == 0 ? .ordered : .unordered
+                do {
+                    try round(action, delivery, uninterrupted: uninterrupted, report: &report, random: &random,
+                              executable: settings.executable)
+                } catch {
+                    report.fault("round \(report.rounds) (\(action), \(delivery)): \(error)")
+                }
+                report.rounds += 1
+                if report.rounds % 100 == 0 { settings.log("loader-kill: \(report.rounds) rounds, \(report.faults.count) faults") }
+            }
+        return
         }
-        report.resources = (before, ProcessResources.now())
-        report.seconds = Double((ContinuousClock.now - start).components.seconds)
-        return report
     }
 
     static func round(

@@ -30,47 +30,43 @@ public enum RingKillTorture {
 
     /// Runs rounds until the settings' rounds or budget are spent.
     public static func run(_ settings: TortureSettings) -> TortureReport {
-        var report = TortureReport(part: .ringKill, seed: settings.seed)
-        let start = ContinuousClock.now
-        let before = ProcessResources.now()
-        var random = SeededRandom(seed: settings.seed)
-        var ring: SharedRing?
-        var consumer: RingConsumer?
-        var nextBase = 0
-        var variants: [Variant: Int] = [:]
-        while settings.mayContinue(round: report.rounds, since: start) {
-            do {
-                if ring == nil {
-                    let created = try SharedRing.create(schema: TestItems.schema(floats: floats), lanes: 2, slotsPerLane: 4)
-                    ring = created
-                    consumer = try created.consumer()
-                }
-                let variant = Variant.allCases[Int(random.next() % UInt64(Variant.allCases.count))]
-                variants[variant, default: 0] += 1
-                let outcome = try round(
-                    report.rounds, variant: variant, ring: ring!, consumer: consumer!, base: &nextBase,
-                    random: &random, executable: settings.executable)
-                report.itemsChecked += outcome.checked
-                report.kills += outcome.kills
-                for fault in outcome.faults { report.fault("round \(report.rounds) (\(variant)): \(fault)") }
-                if outcome.hung {
-                    consumer = nil  // a hung ring is dropped; the next round gets a new one
+        TortureReport.measuring(.ringKill, settings) { report, random, start in
+            var ring: SharedRing?
+            var consumer: RingConsumer?
+            var nextBase = 0
+            var variants: [Variant: Int] = [:]
+            while settings.mayContinue(round: report.rounds, since: start) {
+                do {
+                    if ring == nil {
+                        let created = try SharedRing.create(schema: TestItems.schema(floats: floats), lanes: 2, slotsPerLane: 4)
+                        ring = created
+                        consumer = try created.consumer()
+                    }
+                    let variant = Variant.allCases[Int(random.next() % UInt64(Variant.allCases.count))]
+                    variants[variant, default: 0] += 1
+                    let outcome = try round(
+                        report.rounds, variant: variant, ring: ring!, consumer: consumer!, base: &nextBase,
+                        random: &random, executable: settings.executable)
+                    report.itemsChecked += outcome.checked
+                    report.kills += outcome.kills
+                    for fault in outcome.faults { report.fault("round \(report.rounds) (\(variant)): \(fault)") }
+                    if outcome.hung {
+                        consumer = nil  // a hung ring is dropped; the next round gets a new one
+                        ring = nil
+                    }
+                } catch {
+                    report.fault("round \(report.rounds): \(error)")
+                    consumer = nil
                     ring = nil
                 }
-            } catch {
-                report.fault("round \(report.rounds): \(error)")
-                consumer = nil
-                ring = nil
+                report.rounds += 1
+                if report.rounds % 500 == 0 { settings.log("ring-kill: \(report.rounds) rounds, \(report.faults.count) faults") }
             }
-            report.rounds += 1
-            if report.rounds % 500 == 0 { settings.log("ring-kill: \(report.rounds) rounds, \(report.faults.count) faults") }
+            consumer = nil
+            ring = nil
+            report.notes.append("rounds by variant: " + variants.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", "))
+        return
         }
-        consumer = nil
-        ring = nil
-        report.notes.append("rounds by variant: " + variants.map { "\($0.key) \($0.value)" }.sorted().joined(separator: ", "))
-        report.resources = (before, ProcessResources.now())
-        report.seconds = Double((ContinuousClock.now - start).components.seconds)
-        return report
     }
 
     struct RoundOutcome {

@@ -1,3 +1,5 @@
+import Conveyor
+
 /// What one torture part did and found.
 public struct TortureReport: Sendable, CustomStringConvertible {
     /// The part.
@@ -25,6 +27,23 @@ public struct TortureReport: Sendable, CustomStringConvertible {
     public init(part: TorturePart, seed: UInt64) {
         self.part = part
         self.seed = seed
+    }
+
+    /// Runs `body` as part `part`: it gets the report to fill, a generator
+    /// seeded with the part's seed, and the start; the report gets the time
+    /// taken and, unless `body` set them, the resources before and after.
+    static func measuring(
+        _ part: TorturePart, _ settings: TortureSettings,
+        _ body: (inout TortureReport, inout SeededRandom, ContinuousClock.Instant) -> Void
+    ) -> TortureReport {
+        var report = TortureReport(part: part, seed: settings.seed)
+        var random = SeededRandom(seed: settings.seed)
+        let before = ProcessResources.now()
+        let start = ContinuousClock.now
+        body(&report, &random, start)
+        if report.resources == nil { report.resources = (before, ProcessResources.now()) }
+        report.seconds = Double((ContinuousClock.now - start).components.seconds)
+        return report
     }
 
     /// Records a fault (kept to the first 50 lines).
