@@ -41,7 +41,7 @@ struct Helper {
                 // A creator that the test kills: its named segment is left behind.
                 let ring = try SharedRing.create(schema: schema, lanes: 1, slotsPerLane: 2, naming: .named(nil))
                 say("created \(ring.name ?? "")")
-                while true { sleep(60) }
+                while true { withExtendedLifetime(ring) { _ = sleep(60) } }  // kept to the end (see produceItems)
             }
             let ring: SharedRing
             if let name = options.string("--name") {
@@ -101,9 +101,10 @@ struct Helper {
         say("produced \(count)")
         // Exiting here, with the lane still claimed, is a producer that died.
         if let code = options.optionalInt("--exit-code") { exit(Int32(code)) }
-        // Holding keeps the lane claimed: a producer that is alive but idle. The producer must outlive the wait
-        // (its last use would otherwise be above, and releasing it frees the lane).
-        if holdWhenDone { withExtendedLifetime(producer) { while true { sleep(60) } } }
+        // Holding keeps the lane claimed: a producer that is alive but idle. The producer is used in every turn
+        // of the wait: were its last use above (or after the endless loop, where the optimizer drops it), an
+        // optimized build would release it at once, and releasing it frees the lane.
+        if holdWhenDone { while true { withExtendedLifetime(producer) { _ = sleep(60) } } }
     }
 
     static func consume(_ ring: SharedRing, _ options: inout Options) throws {
@@ -120,7 +121,10 @@ struct Helper {
         let consumer = try ring.consumer()
         let lease = try consumer.next(timeout: .seconds(30))
         say("holding lane \(lease.lane) position \(lease.position)")
-        while true { sleep(60) }
+        while true {
+            _ = sleep(60)
+            _ = lease.lane  // the lease is held to the end (see produceItems)
+        }
     }
 }
 
