@@ -10,11 +10,11 @@ import Glibc
 /// a producer and a consumer, the suite truncates the file to 0 bytes, and
 /// the child goes on using the ring: it may get errors, but must not die.
 public enum TruncationTorture {
-    /// Runs the check `settings.rounds` times (default 3).
+    /// Runs the check 3 times (fewer with `settings.rounds`), within the budget.
     public static func run(_ settings: TortureSettings) -> TortureReport {
         var report = TortureReport(part: .truncation, seed: settings.seed)
         let start = ContinuousClock.now
-        while report.rounds < (settings.rounds ?? 3) {
+        while report.rounds < min(3, settings.rounds ?? 3), settings.mayContinue(round: report.rounds, since: start) {
             do {
                 let child = try TortureChild(settings.executable, role: "truncated", [])
                 guard let line = child.waitForLine("created ", timeout: .seconds(20)) else {
