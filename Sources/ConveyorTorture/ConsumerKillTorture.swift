@@ -41,6 +41,7 @@ public enum ConsumerKillTorture {
                 }
                 report.rounds += 1
             }
+            if let hole = leaseHolderKilled(&report, executable: settings.executable) { report.notes.append(hole) }
             report.notes.append("consumerGone after a consumer's kill: slowest \(slowest) (promise: within \(consumerGoneWithin))")
             report.notes.append(
                 "shared rings, one of 3 consumers killed: \(sharedRounds) rounds; \(lost.rounds) lost items "
@@ -152,5 +153,34 @@ public enum ConsumerKillTorture {
                 + "committed \(committed), delivered \(counts.count))")
         }
         return (max(0, missing), stalled)
+    }
+
+    /// The known hole, measured once: a consumer killed while it holds a
+    /// lease, beside a live one. Returns what happened, as a note.
+    static func leaseHolderKilled(_ report: inout TortureReport, executable: String) -> String? {
+        do {
+            let count = 40
+            let ring = try SharedRing.create(schema: TestItems.schema(floats: 16), lanes: 1, slotsPerLane: 4)
+            let producer = try TortureChild(executable, role: "produce", [
+                "--start", "0", "--count", "\(count)", "--lane", "0", "--timeout-ms", "2000",
+            ], ring: ring)
+            let holder = try TortureChild(executable, role: "consume-hold", [], ring: ring)
+            guard let held = holder.waitForLine("holding", timeout: .seconds(20)) else { return "lease hole: no lease taken" }
+            try holder.child.kill()
+            report.kills += 1
+            let survivor = try TortureChild(executable, role: "consume-record", ["--idle-ms", "3000"], ring: ring)
+            _ = try producer.child.wait(timeout: .seconds(30))
+            _ = try survivor.child.wait(timeout: .seconds(30))
+            let bytes = survivor.bytes
+            let delivered = bytes.count / 4
+            let committed = ring.info.lanes[0].committed
+            let outcome = producer.text.contains("error:")
+                ? "the producer stalled after \(committed) of \(count) items (\(producer.text.split(separator: "\n").last ?? ""))"
+                : "the producer committed all \(count) items"
+            return "lease hole: a consumer killed while \(held) (1 lane, 4 slots, a live consumer beside it): "
+                + "\(outcome); the live consumer got \(delivered); \(Int(committed) - delivered) committed items never delivered"
+        } catch {
+            return "lease hole: \(error)"
+        }
     }
 }

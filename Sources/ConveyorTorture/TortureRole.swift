@@ -12,6 +12,7 @@ import Glibc
 ///     produce         --start S --count C [--lane L] [--forever] [--timeout-ms T] [--delay-us D]
 ///     consume-record  --idle-ms T        (writes each item's k, 4 bytes, to stdout before releasing it)
 ///     consume-attach                      (attaches a consumer, prints "attached", sleeps until killed)
+///     consume-hold                        (leases one item, prints "holding …", sleeps until killed)
 ///     shm-full        --free-mib M        (run where /dev/shm is a small tmpfs; see ShmFullTorture)
 ///     truncated                           (makes a named ring, uses it after its file is truncated; TruncationTorture)
 public enum TortureRole {
@@ -29,6 +30,14 @@ public enum TortureRole {
             switch options.command {
             case "produce": try produce(ring, options)
             case "consume-record": try consumeRecording(ring, idle: .milliseconds(options.int("--idle-ms", 1000)))
+            case "consume-hold":
+                let consumer = try ring.consumer()
+                let lease = try consumer.next(timeout: .seconds(20), coldBoot: true)
+                write(line: "holding lane \(lease.lane) position \(lease.position)")
+                while true {
+                    _ = sleep(60)
+                    _ = lease.lane  // the lease is held to the end
+                }
             case "consume-attach":
                 let consumer = try ring.consumer()
                 write(line: "attached")
