@@ -126,7 +126,8 @@ extension SharedRingTests {
                     describedBy: ProbeDataset(count: 100), Self.configuration(.processes(2), delivery: .ordered))
                 defer { loader.stop() }
                 var batches = loader.makeBatchIterator()
-                _ = try batches.next()  // both workers are past their start-up
+                _ = try batches.next()  // batches 0 and 1, from workers 0 and 1: both are past their start-up
+                _ = try batches.next()
                 let program = WorkerProcess.programName
                 for (worker, pid) in loader.workerProcessIDs.enumerated() {
                     let cmdline = SystemCalls.readSmallFile("/proc/\(pid)/cmdline").map { String(decoding: $0, as: UTF8.self) }
