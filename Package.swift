@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Conveyor", targets: ["Conveyor"]),
         .executable(name: "conveyor", targets: ["conveyor"]),
+        .executable(name: "conveyor-torture", targets: ["conveyor-torture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,9 +40,16 @@ let package = Package(
         .executableTarget(name: "conveyor-test-helper", dependencies: ["Conveyor", "ConveyorTestDatasets"]),
         // Datasets the tests and the helper (their worker processes) both know.
         .target(name: "ConveyorTestDatasets", dependencies: ["Conveyor"], path: "Tests/ConveyorTestDatasets"),
+        // The torture suite: its engines (and the attach fuzzer's harness, which Tests/Fuzz compiles with
+        // -sanitize=fuzzer) in a library the tests run short, and the program that runs them long.
+        .target(name: "ConveyorTorture", dependencies: ["Conveyor", "ConveyorTestDatasets"]),
+        .executableTarget(name: "conveyor-torture", dependencies: ["ConveyorTorture", "ConveyorTestDatasets"]),
         .testTarget(
             name: "ConveyorTests",
-            dependencies: ["Conveyor", "ConveyorTestDatasets", "conveyor-test-helper", "conveyor-example", "conveyor"]),
+            dependencies: [
+                "Conveyor", "ConveyorTestDatasets", "ConveyorTorture", "conveyor-test-helper", "conveyor-example",
+                "conveyor-torture", "conveyor",
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -49,6 +49,10 @@ int cconveyor_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
 }
 
+int cconveyor_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
+}
+
 int cconveyor_errno(void) { return errno; }
 
 int64_t cconveyor_monotonic_ns(void) {

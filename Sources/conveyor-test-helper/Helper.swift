@@ -8,7 +8,8 @@ import Glibc
 /// The program the tests spawn as a real producer or consumer process.
 ///
 ///     conveyor-test-helper produce  --start S --count C [--lane L] [--delay-us D] [--exit-code N] [--hold]
-///     conveyor-test-helper consume  --count C [--timeout-ms T]
+///                                   [--zero-rows]
+///     conveyor-test-helper consume  --count C [--timeout-ms T] [--zero-rows]
 ///     conveyor-test-helper hold-lease
 ///     conveyor-test-helper attach
 ///     conveyor-test-helper create-named     (creates a named ring, prints its name, waits to be killed)
@@ -19,9 +20,9 @@ import Glibc
 ///
 /// Every command attaches to the ring named by `--name NAME`, or by the
 /// descriptor in `--fd N` or $CONVEYOR_RING_FD, expecting the test schema
-/// `--floats F --ints I` (defaults 64 and 4). Item k holds rows(k) float
-/// rows and I ints, every value equal to k (see `rows`), so any torn or
-/// stale write shows. With `--schema mixed`, produce and consume use
+/// `--floats F --ints I` (defaults 64 and 4). Items follow `TestItems`
+/// (with `--zero-rows`, some hold 0 rows in a field), every value equal to
+/// k, so any torn or stale write shows. With `--schema mixed`, produce and consume use
 /// `Mixed.schema` and its pattern instead (shared with the Python peer,
 /// Tests/ForeignPeers/format_peer.py). Output: one line of "key value"
 /// pairs; errors go to stderr with exit status 2.
@@ -35,13 +36,12 @@ struct Helper {
             if options.command == "loader-consume" { try loaderConsume() }
             let mixed = options.string("--schema") == "mixed"
             let schema = mixed ? try Mixed.schema()
-                : try Schema([Field("f", .float32, shape: [options.int("--floats", 64)]),
-                              Field("i", .int32, shape: [options.int("--ints", 4)])])
+                : try TestItems.schema(floats: options.int("--floats", 64), ints: options.int("--ints", 4))
             if options.command == "create-named" {
                 // A creator that the test kills: its named segment is left behind.
                 let ring = try SharedRing.create(schema: schema, lanes: 1, slotsPerLane: 2, naming: .named(nil))
                 say("created \(ring.name ?? "")")
-                while true { sleep(60) }
+                while true { withExtendedLifetime(ring) { _ = sleep(60) } }  // kept to the end (see produceItems)
             }
             let ring: SharedRing
             if let name = options.string("--name") {
@@ -79,9 +79,6 @@ struct Helper {
         }
     }
 
-    /// Float rows of item k: varies from 1 to the maximum, so lengths are exercised.
-    static func rows(_ k: Int, maximum: Int) -> Int { 1 + k % maximum }
-
     static func produce(_ ring: SharedRing, _ options: inout Options) throws {
         let hold = options.flag("--hold")
         try produceItems(ring, options, holdWhenDone: hold)
@@ -91,43 +88,32 @@ struct Helper {
 
     static func produceItems(_ ring: SharedRing, _ options: Options, holdWhenDone: Bool) throws {
         let producer = try ring.producer(lane: options.optionalInt("--lane"))
+        let items = TestItems(zeroRows: options.flag("--zero-rows"))
         let start = options.int("--start", 0), count = options.int("--count", 0)
         let delay = options.int("--delay-us", 0)
         say("claimed lane \(producer.lane)")
         for k in start..<(start + count) {
             if delay > 0 { usleep(UInt32(delay)) }
             var writer = try producer.reserve(timeout: .seconds(60))
-            let floats = rows(k, maximum: ring.schema.fields[0].maxRows)
-            try writer.withMutableSpan(of: 0, as: Float.self) { span in
-                for index in 0..<floats { span[index] = Float(k) }
-            }
-            try writer.withMutableSpan(of: 1, as: Int32.self) { span in
-                for index in span.indices { span[index] = Int32(k) }
-            }
-            try writer.setRows(floats, of: 0)
+            try items.write(k, into: &writer)
             try writer.commit()
         }
         say("produced \(count)")
         // Exiting here, with the lane still claimed, is a producer that died.
         if let code = options.optionalInt("--exit-code") { exit(Int32(code)) }
-        // Holding keeps the lane claimed: a producer that is alive but idle.
-        if holdWhenDone { while true { sleep(60) } }
+        // Holding keeps the lane claimed: a producer that is alive but idle. The producer is used in every turn
+        // of the wait: were its last use above (or after the endless loop, where the optimizer drops it), an
+        // optimized build would release it at once, and releasing it frees the lane.
+        if holdWhenDone { while true { withExtendedLifetime(producer) { _ = sleep(60) } } }
     }
 
     static func consume(_ ring: SharedRing, _ options: inout Options) throws {
         let consumer = try ring.consumer()
         let count = options.int("--count", 0)
         let timeout = Duration.milliseconds(options.int("--timeout-ms", 20_000))
-        var corrupt = 0
-        for _ in 0..<count {
-            let lease = try consumer.next(timeout: timeout)
-            let k = try lease.withSpan(of: 1, as: Int32.self) { Int($0[0]) }
-            let good = try lease.rows(of: 0) == rows(k, maximum: ring.schema.fields[0].maxRows)
-                && lease.withSpan(of: 0, as: Float.self) { span in span.indices.allSatisfy { span[$0] == Float(k) } }
-                && lease.withSpan(of: 1, as: Int32.self) { span in span.indices.allSatisfy { span[$0] == Int32(k) } }
-            if !good { corrupt += 1 }
-        }
-        say("consumed \(count) corrupt \(corrupt)")
+        var checker = TestItemChecker(items: TestItems(zeroRows: options.flag("--zero-rows")))
+        for _ in 0..<count { try checker.check(consumer.next(timeout: timeout)) }
+        say("consumed \(count) corrupt \(checker.corrupt) empty \(checker.empty)")
     }
 
     /// Leases one item and keeps it until killed: a consumer that dies holding a slot.
@@ -135,7 +121,10 @@ struct Helper {
         let consumer = try ring.consumer()
         let lease = try consumer.next(timeout: .seconds(30))
         say("holding lane \(lease.lane) position \(lease.position)")
-        while true { sleep(60) }
+        while true {
+            _ = sleep(60)
+            _ = lease.lane  // the lease is held to the end (see produceItems)
+        }
     }
 }
 

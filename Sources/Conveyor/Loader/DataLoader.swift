@@ -43,6 +43,9 @@ public final class DataLoader<Output: Sendable>: Sendable {
         var position: LoaderPosition
         var run: (any EpochSource<Output>)?
         var stopped = false
+        /// What ended the loader for good (a worker process died): every
+        /// later iteration fails, and `position` never moves again.
+        var failure: ConveyorError?
     }
 
     /// The seed in use (the state's when resumed).
@@ -59,6 +62,12 @@ public final class DataLoader<Output: Sendable>: Sendable {
         var configuration = configuration
         if let state { configuration.seed = state.seed }
         try configuration.validate(datasetCount: datasetCount)
+        let samplesPerEpoch = try configuration.plan(datasetCount: datasetCount, epoch: 0).order.count
+        if configuration.dropLast, samplesPerEpoch > 0, configuration.batchSize > samplesPerEpoch {
+            throw .invalidArgument(
+                "batchSize \(configuration.batchSize) with dropLast: an epoch has only \(samplesPerEpoch) samples, "
+                    + "so every epoch would be empty; pass a batchSize of at most \(samplesPerEpoch), or dropLast: false")
+        }
         var position = LoaderPosition(epoch: 0, nextBatch: 0)
         if let state {
             let plan = try configuration.plan(datasetCount: datasetCount, epoch: Swift.max(0, state.epoch))
@@ -113,7 +122,8 @@ public final class DataLoader<Output: Sendable>: Sendable {
     /// index; empty for the other backends.
     public var workerProcessIDs: [Int32] { workers?.processIDs ?? [] }
 
-    /// The stats of every epoch iterated to its end, oldest first.
+    /// The stats of every epoch iterated to its end or to the error that
+    /// ended it (`failure` then says which), oldest first.
     public var epochHistory: [LoaderStats] { recorder.epochHistory }
 
     /// Ends the current iteration and every worker; waits for the worker
@@ -129,23 +139,35 @@ public final class DataLoader<Output: Sendable>: Sendable {
     }
 
     /// Starts an iteration: the plan of its epoch and, with workers, the run
-    /// they fill. Cancels an iteration still going.
+    /// they fill. Cancels an iteration still going. An iteration that cannot
+    /// start leaves the position where it was, so `state` still resumes
+    /// exactly.
     func beginIteration() -> EpochCursor<Output> {
         do {
             return try control.withLock { control in
                 control.run?.cancel()
                 control.run = nil
                 guard !control.stopped else { throw ConveyorError.closed("the DataLoader (it was stopped)") }
-                let (epoch, firstBatch) = control.position.beginIteration()
+                if let failure = control.failure { throw DataLoader.failedLoaderError(failure, at: control.position) }
+                var position = control.position
+                let (epoch, firstBatch) = position.beginIteration()
                 let plan = try configuration.plan(datasetCount: datasetCount, epoch: epoch)
-                recorder.epochStarted(epoch)
                 if firstBatch >= plan.batchCount {
-                    control.position.exhausted(epoch: epoch)
+                    position.exhausted(epoch: epoch)
+                    control.position = position
+                    recorder.epochStarted(epoch)
                     return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: nil)
                 }
-                guard let workers else { return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: nil) }
-                let run = try workers.startIteration(plan: plan, firstBatch: firstBatch)
+                let run: (any EpochSource<Output>)?
+                do throws(ConveyorError) {
+                    run = try workers?.startIteration(plan: plan, firstBatch: firstBatch)
+                } catch {
+                    if case .workerDied = error { control.failure = error }
+                    throw control.failure.map { DataLoader.failedLoaderError($0, at: control.position) } ?? error
+                }
+                control.position = position
                 control.run = run
+                recorder.epochStarted(epoch)
                 return EpochCursor(loader: self, plan: plan, firstBatch: firstBatch, run: run)
             }
         } catch let error as ConveyorError {
@@ -153,6 +175,25 @@ public final class DataLoader<Output: Sendable>: Sendable {
         } catch {
             return EpochCursor(loader: self, failure: .unavailable("the epoch could not start: \(error)"))
         }
+    }
+
+    /// The error of an iteration of a loader that failed for good with `cause`.
+    private static func failedLoaderError(_ cause: ConveyorError, at position: LoaderPosition) -> ConveyorError {
+        .unavailable(
+            "this DataLoader failed earlier (\(cause)) and delivers nothing more; make a new DataLoader with "
+                + "resumingFrom: its state (epoch \(position.epoch), next batch \(position.nextBatch)) to go on "
+                + "with exactly the batches not yet delivered")
+    }
+
+    /// Records an iteration's failure: the epoch goes into the history,
+    /// marked failed; a worker's death fails the loader for good.
+    func iterationFailed(_ error: ConveyorError, run: (any EpochSource<Output>)?) {
+        if case .workerDied = error {
+            control.withLock { control in
+                if control.failure == nil { control.failure = error }
+            }
+        }
+        recorder.epochFailed(error, queueDepths: run?.queueDepths ?? [])
     }
 
     /// Makes batch `batch` on the consumer's thread (`.inline`).

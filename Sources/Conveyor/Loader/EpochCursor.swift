@@ -110,10 +110,12 @@ final class EpochCursor<Output: Sendable> {
         return .timedOut(operation: "waiting for batch \(batch) of epoch \(plan.epoch)\(from)", after: timeout)
     }
 
-    /// Ends the iteration after `error`; returns it to be thrown.
+    /// Ends the iteration after `error`; returns it to be thrown. A
+    /// Conveyor error (not a cancelled task) marks the epoch failed.
     private func fail<Failure: Error>(_ error: Failure) -> Failure {
         finished = true
         run?.cancel()
+        if plan != nil, let error = error as? ConveyorError { loader.iterationFailed(error, run: run) }
         return error
     }
 }

@@ -20,6 +20,11 @@ public struct LoaderStats: Sendable, Codable, Hashable, CustomStringConvertible 
     public var workerBusyShare: [Double]
     /// Batches waiting in each worker's queue now (one entry when unordered).
     public var queueDepths: [Int]
+    /// What ended the epoch early, when an error did (a failed sample, a
+    /// timeout, a worker's death); nil for an epoch that ran to its end.
+    public var failure: String?
+    /// Whether an error ended the epoch.
+    public var failed: Bool { failure != nil }
 
     /// Batches delivered per second.
     public var batchesPerSecond: Double { seconds > 0 ? Double(batches) / seconds : 0 }
@@ -34,5 +39,6 @@ public struct LoaderStats: Sendable, Codable, Hashable, CustomStringConvertible 
         return "epoch \(epoch): \(batches) batches, \(rounded(batchesPerSecond)) batches/s, "
             + "\(rounded(samplesPerSecond)) samples/s, stall \(rounded(dataStallShare * 100))%, "
             + "workers busy \(workerBusyShare.map { rounded($0 * 100) })%, queues \(queueDepths)"
+            + (failure.map { ", failed: \($0)" } ?? "")
     }
 }

@@ -74,6 +74,14 @@ final class LoaderStatsRecorder: Sendable {
         history.withLock { $0.append(stats) }
     }
 
+    /// Closes the current epoch after `error` ended it: its stats go into
+    /// the history, marked failed.
+    func epochFailed(_ error: ConveyorError, queueDepths: [Int]) {
+        var stats = snapshot(queueDepths: queueDepths, live: false)
+        stats.failure = error.description
+        history.withLock { $0.append(stats) }
+    }
+
     /// The current epoch's stats: up to now when `live`, else up to its last batch.
     func snapshot(queueDepths: [Int], live: Bool = true) -> LoaderStats {
         let now = SystemCalls.monotonicNanoseconds()

@@ -98,6 +98,12 @@ extension SystemCalls {
         try retrying("prctl(PR_SET_PDEATHSIG)") { cconveyor_set_parent_death_signal(signal) }
     }
 
+    /// Names the calling thread (the process itself, on the main thread), as
+    /// `top`, `pgrep` and /proc/PID/comm show it; the kernel keeps 15 bytes.
+    static func setThreadName(_ name: String) throws(ConveyorError) {
+        try retrying("prctl(PR_SET_NAME)") { cconveyor_set_thread_name(name) }
+    }
+
     /// Ends this process at once with `code`, running no atexit handlers.
     static func exitImmediately(_ code: Int32) -> Never { _exit(code) }
 

@@ -57,8 +57,11 @@ public final class ChildProcess: Sendable {
     /// descriptor in `inheriting` open under the same number; every other
     /// close-on-exec descriptor is closed in the child. `standardOutput` and
     /// `standardError`, when given, replace the child's stdout and stderr.
+    /// `name` is the child's argv[0], what `ps` and `pgrep -f` show
+    /// (by default `executable`).
     public static func spawn(
         executable: String = "/proc/self/exe",
+        name: String? = nil,
         arguments: [String] = [],
         environment: [String: String] = [:],
         inheriting: [Int32] = [],
@@ -74,7 +77,7 @@ public final class ChildProcess: Sendable {
         if let standardOutput { redirect.append((standardOutput, 1)) }
         if let standardError { redirect.append((standardError, 2)) }
         let pid = try SystemCalls.spawn(
-            path: executable, arguments: [executable] + arguments, environment: merged,
+            path: executable, arguments: [name ?? executable] + arguments, environment: merged,
             inherit: inheriting, redirect: redirect)
         do {
             let pidfd = try SystemCalls.pidfdOpen(pid)

@@ -1,3 +1,4 @@
+import ConveyorTestDatasets
 import Testing
 @testable import Conveyor
 
@@ -7,11 +8,11 @@ import Glibc
 
 /// The ring schema the helper uses: "f" f32[floats] and "i" i32[ints].
 func helperSchema(floats: Int = 64, ints: Int = 4) throws -> Schema {
-    try Schema([Field("f", .float32, shape: [floats]), Field("i", .int32, shape: [ints])])
+    try TestItems.schema(floats: floats, ints: ints)
 }
 
-/// Float rows of helper item k (the same rule as the helper's `rows`).
-func helperRows(_ k: Int, maximum: Int) -> Int { 1 + k % maximum }
+/// Float rows of helper item k (the helper's `TestItems` rule).
+func helperRows(_ k: Int, maximum: Int) -> Int { TestItems().floatRows(k, maximum: maximum) }
 
 /// The helper executable beside the test binary (.build/debug/conveyor-test-helper).
 let helperPath = builtProduct(named: "conveyor-test-helper")
@@ -150,23 +151,4 @@ func expectNoLeaks(_ body: () throws -> Void) throws {
 }
 
 /// Checks helper items: contents, duplicates, and which were seen.
-struct ItemChecker {
-    var seen = Set<Int>()
-    var corrupt = 0
-    var duplicated = 0
-    var checked = 0
-
-    /// Checks one leased item and returns its k.
-    @discardableResult
-    mutating func check(_ lease: borrowing RingLease) throws -> Int {
-        checked += 1
-        let k = try lease.withSpan(of: 1, as: Int32.self) { Int($0[0]) }
-        let maximum = lease.schema.fields[0].maxRows
-        let good = try lease.rows(of: 0) == helperRows(k, maximum: maximum)
-            && lease.withSpan(of: 0, as: Float.self) { span in span.indices.allSatisfy { span[$0] == Float(k) } }
-            && lease.withSpan(of: 1, as: Int32.self) { span in span.indices.allSatisfy { span[$0] == Int32(k) } }
-        if !good { corrupt += 1 }
-        if !seen.insert(k).inserted { duplicated += 1 }
-        return k
-    }
-}
+typealias ItemChecker = TestItemChecker

@@ -69,9 +69,11 @@ final class ProcessWorkerPool: LoaderWorkers {
                     datasetType: Description.typeName, datasetDescription: descriptionJSON, datasetCount: datasetCount,
                     batchSize: layout.batchSize, dropLast: configuration.dropLast, sampler: configuration.sampler,
                     seed: configuration.seed, worker: worker, workerCount: count, ringDescriptor: ring.descriptor,
-                    controlDescriptor: workerEnd.descriptor, parentPID: SystemCalls.processID())
+                    controlDescriptor: workerEnd.descriptor, parentPID: SystemCalls.processID(),
+                    program: WorkerProcess.programName)
                 children.append(try ChildProcess.spawn(
                     executable: configuration.workerExecutable ?? "/proc/self/exe",
+                    name: WorkerProcess.title(program: job.program, worker: worker),
                     environment: [WorkerJob.environmentKey: try job.environmentValue],
                     inheriting: [ring.descriptor, workerEnd.descriptor]))
                 ConveyorLog.logger.debug("worker process spawned", metadata: ["worker": "\(worker)", "pid": "\(children[worker].pid)"])

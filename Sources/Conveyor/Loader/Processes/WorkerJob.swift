@@ -31,6 +31,8 @@ struct WorkerJob: Codable, Sendable, Hashable {
     var controlDescriptor: Int32
     /// The consumer's pid: the worker exits when its parent is no longer it.
     var parentPID: Int32
+    /// The consumer's program name, for the worker's own names (`WorkerProcess.title`).
+    var program: String
 
     /// The job for the value of `environmentKey`.
     var environmentValue: String {
@@ -57,7 +59,7 @@ struct WorkerJob: Codable, Sendable, Hashable {
     init(
         datasetType: String, datasetDescription: String, datasetCount: Int, batchSize: Int, dropLast: Bool,
         sampler: Sampler, seed: UInt64, worker: Int, workerCount: Int, ringDescriptor: Int32,
-        controlDescriptor: Int32, parentPID: Int32
+        controlDescriptor: Int32, parentPID: Int32, program: String
     ) {
         self.datasetType = datasetType
         self.datasetDescription = datasetDescription
@@ -71,6 +73,7 @@ struct WorkerJob: Codable, Sendable, Hashable {
         self.ringDescriptor = ringDescriptor
         self.controlDescriptor = controlDescriptor
         self.parentPID = parentPID
+        self.program = program
     }
 
     /// `description` as JSON, for `datasetDescription`.

@@ -49,8 +49,32 @@ public enum WorkerProcess {
         try DatasetRegistry.register(type)
     }
 
+    /// The name of this program (its argv[0] without the directory), which
+    /// its workers' names start with.
+    static var programName: String {
+        let path = CommandLine.arguments.first ?? ""
+        let name = path.split(separator: "/").last.map(String.init) ?? ""
+        return name.isEmpty ? "conveyor" : name
+    }
+
+    /// A worker's argv[0], what `ps` and `pgrep -f` show: "trainer: conveyor worker 1".
+    static func title(program: String, worker: Int) -> String {
+        "\(program): conveyor worker \(worker)"
+    }
+
+    /// A worker's thread name, what `top` and `pgrep` show, cut to the
+    /// kernel's 15 bytes by shortening the program's name: "trainer:worker1".
+    static func threadName(program: String, worker: Int) -> String {
+        let suffix = ":worker\(worker)"
+        var name = Substring(program)
+        while name.utf8.count + suffix.utf8.count > 15, !name.isEmpty { name = name.dropLast() }
+        return String(name) + suffix
+    }
+
     /// Runs the job until the consumer stops it or goes away.
     static func serve(_ job: WorkerJob) throws(ConveyorError) {
+        // Best effort: a worker with its program's default name works as well.
+        try? SystemCalls.setThreadName(threadName(program: job.program, worker: job.worker))
         guard let type = DatasetRegistry.type(named: job.datasetType) else {
             throw .invalidArgument(
                 "the dataset type '\(job.datasetType)' is not registered in the worker; "
