@@ -7,7 +7,7 @@ import Glibc
 
 /// The program the tests spawn as a real producer or consumer process.
 ///
-///     conveyor-test-helper produce  --start S --count C [--lane L] [--delay-us D] [--exit-code N] [--hold]
+///     conveyor-test-helper produce  --start S --count C [--lane L] [--delay-us D] [--exit-code N] [--hold] [--finish]
 ///     conveyor-test-helper consume  --count C [--timeout-ms T]
 ///     conveyor-test-helper hold-lease
 ///     conveyor-test-helper attach
@@ -107,6 +107,8 @@ struct Helper {
             try writer.setRows(floats, of: 0)
             try writer.commit()
         }
+        // Finishing ends the lane's stream: consumers see its end, not a death.
+        if options.flag("--finish") { try producer.finish() }
         say("produced \(count)")
         // Exiting here, with the lane still claimed, is a producer that died.
         if let code = options.optionalInt("--exit-code") { exit(Int32(code)) }

@@ -16,6 +16,27 @@ int cconveyor_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns, 
 /// futex(FUTEX_WAKE): wakes up to `count` waiters. Returns how many were woken.
 int cconveyor_futex_wake(uint32_t *word, int count, int shared);
 
+/// futex_waitv on two words: sleeps while the shared (cross-process) word
+/// holds `shared_expected` and the process-private word holds
+/// `private_expected`, for at most `timeout_ns` (negative: no timeout).
+/// Returns the index of the word that woke it, or -1 with errno EAGAIN (a
+/// word no longer held its value), ETIMEDOUT, EINTR or ENOSYS.
+int cconveyor_futex_wait_either(uint32_t *shared_word, uint32_t shared_expected,
+                                uint32_t *private_word, uint32_t private_expected, int64_t timeout_ns);
+
+/// epoll_create1(EPOLL_CLOEXEC).
+int cconveyor_epoll_create(void);
+
+/// epoll_ctl(EPOLL_CTL_ADD) of `fd` for EPOLLIN, with `fd` as its data.
+int cconveyor_epoll_add(int epoll_fd, int fd);
+
+/// epoll_ctl(EPOLL_CTL_DEL) of `fd`.
+int cconveyor_epoll_remove(int epoll_fd, int fd);
+
+/// epoll_wait for up to `capacity` (at most 64) events; writes each ready
+/// descriptor to `ready_fds` and returns how many (or -1 with errno).
+int cconveyor_epoll_wait(int epoll_fd, int *ready_fds, int capacity, int timeout_ms);
+
 /// memfd_create(name, MFD_ALLOW_SEALING, plus MFD_CLOEXEC if cloexec).
 int cconveyor_memfd_create(const char *name, int cloexec);
 

@@ -100,6 +100,43 @@ struct FutexEvent: @unchecked Sendable {
         }
     }
 
+    /// Sleeps until `attempt` returns a value, with no polling: between
+    /// attempts it sleeps on the sequence and, with a `watcher`, on the
+    /// watcher's alarm too (bumped when a watched process dies), so it wakes
+    /// for a notification or a death. `sleepLimit` is asked before each
+    /// sleep for its longest length (nil: until woken); it is for waits with
+    /// a time-based rule of their own (a grace period) or no watcher.
+    /// Returns nil once `deadline` passes.
+    func wait<Result>(
+        deadline: Deadline?, watcher: PeerWatcher?, sleepLimit: () -> Int64?, _ attempt: () -> Result?
+    ) -> Result? {
+        while true {
+            let key = sequence.pointee.load(ordering: .acquiring)
+            let alarmKey = watcher?.alarmValue ?? 0
+            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            if let ready = attempt() {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                return ready
+            }
+            var timeout = sleepLimit()
+            if let deadline {
+                let remaining = deadline.remainingNanoseconds
+                if remaining <= 0 {
+                    sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                    return nil
+                }
+                timeout = Swift.min(timeout ?? remaining, remaining)
+            }
+            if let watcher {
+                _ = SystemCalls.futexWaitEither(futexWord, expected: key, or: watcher.alarm, expected: alarmKey,
+                                                timeoutNanoseconds: timeout)
+            } else {
+                _ = SystemCalls.futexWait(futexWord, expected: key, timeoutNanoseconds: timeout, shared: shared)
+            }
+            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+        }
+    }
+
     @usableFromInline
     var futexWord: UnsafeMutablePointer<UInt32> {
         UnsafeMutableRawPointer(sequence).assumingMemoryBound(to: UInt32.self)

@@ -64,15 +64,21 @@ struct SharedSegment: ~Copyable {
         }
     }
 
+    /// How much of an existing segment to map, decided from its file size
+    /// and its first bytes (read without mapping, up to the `prefix` asked
+    /// for, fewer if the file is shorter): the caller validates its header
+    /// there and returns the size the header gives.
+    typealias Sizing = (_ fileSize: Int, _ prefix: UnsafeRawBufferPointer) throws(ConveyorError) -> Int
+
     /// Maps the segment behind `descriptor` (which the caller keeps; this
-    /// value holds a duplicate), at its current size.
-    static func attach(descriptor: Int32) throws(ConveyorError) -> SharedSegment {
+    /// value holds a duplicate), `sizing` bytes of it.
+    static func attach(descriptor: Int32, prefix: Int, sizing: Sizing) throws(ConveyorError) -> SharedSegment {
         let own = try SystemCalls.duplicate(descriptor)
-        return try mapExisting(own, name: nil)
+        return try mapExisting(own, name: nil, prefix: prefix, sizing: sizing)
     }
 
-    /// Maps the named segment `name` at its current size.
-    static func attach(name: String) throws(ConveyorError) -> SharedSegment {
+    /// Maps the named segment `name`, `sizing` bytes of it.
+    static func attach(name: String, prefix: Int, sizing: Sizing) throws(ConveyorError) -> SharedSegment {
         try validateName(name)
         let descriptor: Int32
         do {
@@ -81,13 +87,24 @@ struct SharedSegment: ~Copyable {
             throw .unavailable("no shared memory segment named '\(name)' exists in /dev/shm; "
                 + "check the name, or whether its creator already closed it")
         }
-        return try mapExisting(descriptor, name: name)
+        return try mapExisting(descriptor, name: name, prefix: prefix, sizing: sizing)
     }
 
-    private static func mapExisting(_ descriptor: Int32, name: String?) throws(ConveyorError) -> SharedSegment {
+    /// Reads the file's head, asks `sizing` how much to map (a file may be
+    /// longer than its segment, even sparse and huge), and maps that much.
+    private static func mapExisting(
+        _ descriptor: Int32, name: String?, prefix: Int, sizing: Sizing
+    ) throws(ConveyorError) -> SharedSegment {
         do throws(ConveyorError) {
-            let size = try SystemCalls.fileSize(descriptor)
-            guard size > 0 else { throw ConveyorError.corruptSegment("the segment is empty (0 bytes)") }
+            let fileSize = try SystemCalls.fileSize(descriptor)
+            guard fileSize > 0 else { throw ConveyorError.corruptSegment("the segment is empty (0 bytes)") }
+            let head = UnsafeMutableRawBufferPointer.allocate(byteCount: min(prefix, fileSize), alignment: 16)
+            defer { head.deallocate() }
+            let read = SystemCalls.readPrefix(descriptor, into: head)
+            let size = try sizing(fileSize, UnsafeRawBufferPointer(rebasing: head[..<read]))
+            guard size > 0, size <= fileSize else {
+                throw ConveyorError.corruptSegment("it claims \(size) bytes but the file holds \(fileSize)")
+            }
             let base = try SystemCalls.mapShared(descriptor, size: size)
             return SharedSegment(base: base, size: size, descriptor: descriptor, name: name, unlinksName: false)
         } catch {
