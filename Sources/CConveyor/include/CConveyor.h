@@ -4,6 +4,7 @@
 #ifndef CCONVEYOR_H
 #define CCONVEYOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -67,5 +68,22 @@ double cconveyor_cpu_seconds(int thread);
 
 /// The processor's spin-wait hint (pause on x86, yield on arm).
 void cconveyor_cpu_relax(void);
+
+// The SIGBUS guard (fault_guard.c): see SegmentGuard.swift.
+
+/// Registers the mapping [base, base + size): a SIGBUS there maps zero pages
+/// over all of it and stores 1 into `*flag`. Installs the process's SIGBUS
+/// handler on first use. Returns the entry (for remove), or -1 when the
+/// handler cannot be installed or all 1024 entries are taken.
+int cconveyor_guard_add(void *base, size_t size, uint32_t *flag);
+
+/// Unregisters an entry returned by cconveyor_guard_add (before unmapping).
+void cconveyor_guard_remove(int entry);
+
+/// mmap(base, size, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS): zero pages over a mapping.
+int cconveyor_map_zeros(void *base, size_t size);
+
+/// fcntl(F_GET_SEALS): the file's seals, or -1 (EINVAL for a file that cannot be sealed).
+int cconveyor_file_seals(int fd);
 
 #endif

@@ -62,6 +62,7 @@ public final class RingConsumer {
     static let fallbackSleepSlice: Int64 = 10_000_000
 
     init(ring: SharedRing, order: Order) throws(ConveyorError) {
+        guard !ring.memory.isTruncated else { throw ring.truncationError }
         self.ring = ring
         self.order = order
         self.memory = ring.memory
@@ -170,6 +171,7 @@ public final class RingConsumer {
         // Each wake-up (an item, a claim, a finish, a reset or a death) re-checks everything.
         let outcome = memory.dataEvent.wait(deadline: deadline, watcher: watcher, sleepLimit: { sleepLimit }) {
             () -> WaitOutcome? in
+            if memory.isTruncated { return .failed(ring.truncationError) }
             if let claim = claim() { return .claimed(claim) }
             if isFinished(onlyLane: onlyLane) { return .finished }
             return checkProducers(onlyLane: onlyLane).map(WaitOutcome.failed)
@@ -182,6 +184,7 @@ public final class RingConsumer {
         case let .failed(error)?:
             throw error
         case nil:
+            if memory.isTruncated { throw ring.truncationError }
             if let failure = checkProducers(onlyLane: onlyLane) { throw failure }
             throw diagnoseTimeout(timeout ?? .zero, onlyLane: onlyLane)
         }

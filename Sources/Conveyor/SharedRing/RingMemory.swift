@@ -18,6 +18,15 @@ struct RingMemory: @unchecked Sendable {
     /// The per-field geometry table (owned by SharedRing).
     let fields: UnsafePointer<RingLayout.FieldGeometry>
     let fieldCount: Int
+    /// Set to 1 when another process shrank the segment's file under this
+    /// mapping (`SegmentGuard`, owned by the segment): the ring now reads zeros.
+    let truncatedFlag: UnsafeMutablePointer<UInt32>
+
+    /// Whether the segment was truncated under this process.
+    var isTruncated: Bool {
+        UnsafeMutableRawPointer(truncatedFlag).assumingMemoryBound(to: Atomic<UInt32>.self)
+            .pointee.load(ordering: .acquiring) != 0
+    }
 
     var laneCount: Int { geometry.laneCount }
     var slotsPerLane: Int { geometry.slotsPerLane }

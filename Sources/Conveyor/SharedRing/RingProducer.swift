@@ -56,6 +56,7 @@ public final class RingProducer {
     public var firstConsumerTimeout: Duration? = .seconds(60)
 
     init(ring: SharedRing, requestedLane: Int?) throws(ConveyorError) {
+        guard !ring.memory.isTruncated else { throw ring.truncationError }
         self.ring = ring
         self.memory = ring.memory
         let startTime = PeerLiveness.ownStartTime
@@ -177,6 +178,7 @@ public final class RingProducer {
             outcome = memory.lane(lane).spaceEvent.wait(
                 deadline: Deadline.after(timeout), watcher: watcher, sleepLimit: { sleepLimit }
             ) { () -> WaitOutcome? in
+                if memory.isTruncated { return .failed(ring.truncationError) }
                 if let outcome = ready() { return outcome }
                 switch checkConsumers(watcher: watcher) {
                 case let .gone(error): return .failed(error)
@@ -237,6 +239,8 @@ public final class RingProducer {
     func commit(position: UInt64, slot: SlotWords) throws(ConveyorError) {
         guard reservedPosition == position else { return }
         reservedPosition = nil
+        // The item may have been written onto zeros (the file shrank mid-copy): it is lost, say so.
+        if memory.isTruncated { throw ring.truncationError }
         let current = memory.epoch.pointee.load(ordering: .acquiring)
         if current != epoch {
             epoch = current

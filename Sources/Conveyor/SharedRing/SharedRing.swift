@@ -45,7 +45,8 @@ public final class SharedRing: @unchecked Sendable {
         _ = fieldTable.initialize(from: geometry)
         self.layout = layout
         self.memory = RingMemory(base: segment.base, geometry: layout.geometry,
-                                 fields: UnsafePointer(fieldTable.baseAddress!), fieldCount: geometry.count)
+                                 fields: UnsafePointer(fieldTable.baseAddress!), fieldCount: geometry.count,
+                                 truncatedFlag: segment.sizeGuard.flag)
         self.segment = segment
     }
 
@@ -125,6 +126,13 @@ public final class SharedRing: @unchecked Sendable {
     public var descriptor: Int32 { segment.descriptor }
     /// The segment's name in /dev/shm, for a named ring.
     public var name: String? { segment.name }
+
+    /// Whether another process shrank the segment's file under this process
+    /// (its contents are lost; every ring operation now throws `.segmentTruncated`).
+    public var isTruncated: Bool { memory.isTruncated }
+
+    /// The error for a segment truncated under this process.
+    var truncationError: ConveyorError { .segmentTruncated(segment: segment.displayName) }
 
     /// Claims a lane and returns its producer: lane `lane` when given (it
     /// must be free, or its producer dead), else the first free lane.

@@ -22,6 +22,9 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
     case schemaMismatch(expected: String, found: String)
     /// An attached segment is truncated or holds impossible values.
     case corruptSegment(String)
+    /// Another process shrank a segment's file under this process's mapping:
+    /// its contents are lost (this process sees zeros there, and does not crash).
+    case segmentTruncated(segment: String)
     /// An item's field is longer than the field's maximum; nothing was published.
     case itemTooLarge(field: String, length: Int, maximum: Int)
     /// A producer process died. `status` says how (signal or exit code).
@@ -70,6 +73,9 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
                 + "attach with the schema the ring was created with"
         case let .corruptSegment(detail):
             return "the segment is corrupt: \(detail); recreate it"
+        case let .segmentTruncated(segment):
+            return "the shared segment \(segment) was shrunk (truncated) by another process while this one used it; "
+                + "its contents are lost, so this ring cannot go on: create a new one, and let only its peers write its file"
         case let .itemTooLarge(field, length, maximum):
             return "field '\(field)' holds \(length) rows but its maximum is \(maximum); nothing was published; "
                 + "split the item or create the ring with a larger maximum"

@@ -7,7 +7,9 @@ import Synchronization
 /// it marks that process's `Watch` ended, then bumps and wakes `alarm`, a
 /// process-private futex word that every ring waiter sleeps on beside the
 /// ring's shared word (`futex_waitv`). So a waiter sleeps without a timeout
-/// while its peers live, and wakes as soon as one dies.
+/// while its peers live, and wakes as soon as one dies. It also watches
+/// mapped files whose size is not sealed (inotify, in the same epoll set)
+/// and raises the alarm when one shrinks under its mapping (`SegmentGuard`).
 ///
 /// The thread is started on first use and lives as long as the process
 /// (it holds no resource of any ring). A pidfd stays open while somebody
@@ -54,12 +56,37 @@ final class PeerWatcher: @unchecked Sendable {
         var descriptor: Int32?
     }
 
+    /// A watch on a mapped file's size: while it lives, the watcher maps
+    /// zeros over the mapping and sets the flag if the file shrinks below it.
+    final class SizeWatch {
+        private let watcher: PeerWatcher
+        fileprivate let token: Int
+
+        fileprivate init(watcher: PeerWatcher, token: Int) {
+            self.watcher = watcher
+            self.token = token
+        }
+
+        deinit { watcher.unwatchSize(token) }
+    }
+
+    private struct SizeEntry {
+        let descriptor: Int32
+        let base: UnsafeMutableRawPointer
+        let size: Int
+        let flag: UnsafeMutablePointer<UInt32>
+        let inotifyWatch: Int32
+    }
+
     private struct Table {
         var byKey: [UInt64: Entry] = [:]
         var byDescriptor: [Int32: UInt64] = [:]
+        var sizes: [Int: SizeEntry] = [:]
+        var nextToken = 0
     }
 
     private let epoll: Int32
+    private let inotify: Int32
     private let table = Locked(Table())
     private let alarmWord: UnsafeMutablePointer<Atomic<UInt32>>
 
@@ -74,7 +101,19 @@ final class PeerWatcher: @unchecked Sendable {
             SystemCalls.close(epoll)
             return nil
         }
+        guard let inotify = try? SystemCalls.inotifyCreate() else {
+            SystemCalls.close(epoll)
+            return nil
+        }
+        do throws(ConveyorError) {
+            try SystemCalls.epollAdd(epoll, inotify)
+        } catch {
+            SystemCalls.close(inotify)
+            SystemCalls.close(epoll)
+            return nil
+        }
         self.epoll = epoll
+        self.inotify = inotify
         alarmWord = .allocate(capacity: 1)
         alarmWord.initialize(to: Atomic(0))
         do {
@@ -154,6 +193,43 @@ final class PeerWatcher: @unchecked Sendable {
         }
     }
 
+    /// Watches the file behind `descriptor`, mapped at `base` for `size`
+    /// bytes: when it shrinks below `size`, the watcher maps zero pages over
+    /// the mapping, stores 1 into `flag` and raises the alarm. Nil when the
+    /// file cannot be watched.
+    func watchSize(descriptor: Int32, base: UnsafeMutableRawPointer, size: Int,
+                   flag: UnsafeMutablePointer<UInt32>) -> SizeWatch? {
+        let token = table.withLock { table -> Int? in
+            guard let watch = try? SystemCalls.inotifyWatchModification(inotify, descriptor: descriptor) else { return nil }
+            let token = table.nextToken
+            table.nextToken += 1
+            table.sizes[token] = SizeEntry(descriptor: descriptor, base: base, size: size, flag: flag, inotifyWatch: watch)
+            return token
+        }
+        return token.map { SizeWatch(watcher: self, token: $0) }
+    }
+
+    private func unwatchSize(_ token: Int) {
+        table.withLock { table in
+            guard let entry = table.sizes.removeValue(forKey: token) else { return }
+            // One inotify watch serves every mapping of the same file: remove it with the last.
+            if !table.sizes.values.contains(where: { $0.inotifyWatch == entry.inotifyWatch }) {
+                SystemCalls.inotifyUnwatch(inotify, entry.inotifyWatch)
+            }
+        }
+    }
+
+    /// After a file changed: every watched mapping whose file is now shorter
+    /// than the mapping gets zero pages and its flag set (table locked).
+    private static func checkSizes(_ table: Table, changed: Set<Int32>) {
+        for entry in table.sizes.values where changed.contains(entry.inotifyWatch) {
+            guard let size = try? SystemCalls.fileSize(entry.descriptor), size < entry.size else { continue }
+            SystemCalls.mapZeros(entry.base, size: entry.size)
+            UnsafeMutableRawPointer(entry.flag).assumingMemoryBound(to: Atomic<UInt32>.self)
+                .pointee.store(1, ordering: .releasing)
+        }
+    }
+
     /// Wakes every waiter sleeping on the alarm, as a death does.
     func raiseAlarm() {
         alarmWord.pointee.wrappingAdd(1, ordering: .releasing)
@@ -164,7 +240,10 @@ final class PeerWatcher: @unchecked Sendable {
         while true {
             guard let ready = try? SystemCalls.epollWait(epoll), !ready.isEmpty else { continue }
             table.withLock { table in
-                for descriptor in ready {
+                if ready.contains(inotify) {
+                    PeerWatcher.checkSizes(table, changed: Set(SystemCalls.inotifyReadyWatches(inotify)))
+                }
+                for descriptor in ready where descriptor != inotify {
                     guard let key = table.byDescriptor.removeValue(forKey: descriptor),
                           var entry = table.byKey[key] else { continue }
                     entry.flag.set()

@@ -19,6 +19,8 @@ struct SharedSegment: ~Copyable {
     let name: String?
     /// Whether closing unlinks the name (the creator's duty).
     private let unlinksName: Bool
+    /// Catches the file being shrunk under the mapping (unless its size is sealed).
+    let sizeGuard: SegmentGuard
 
     private init(base: UnsafeMutableRawPointer, size: Int, descriptor: Int32, name: String?, unlinksName: Bool) {
         self.base = base
@@ -26,14 +28,20 @@ struct SharedSegment: ~Copyable {
         self.descriptor = descriptor
         self.name = name
         self.unlinksName = unlinksName
+        self.sizeGuard = SegmentGuard(base: base, size: size, descriptor: descriptor)
     }
+
+    /// Whether another process shrank the file under this mapping: its pages
+    /// now hold private zeros and the segment's contents are lost.
+    var truncated: Bool { sizeGuard.truncated }
+
+    /// How errors name the segment.
+    var displayName: String { name.map { "/dev/shm/\($0)" } ?? "memfd (descriptor \(descriptor))" }
 
     /// A new anonymous segment of `size` bytes, reserved and zero-filled.
     static func createAnonymous(size: Int, label: String) throws(ConveyorError) -> SharedSegment {
         let descriptor = try SystemCalls.memfdCreate(label)
-        let segment = try sizeAndMap(descriptor, size: size, name: nil, path: "memfd (\(label))")
-        try SystemCalls.sealSize(segment.descriptor)
-        return segment
+        return try sizeAndMap(descriptor, size: size, name: nil, path: "memfd (\(label))", seal: true)
     }
 
     /// A new named segment of `size` bytes (mode 0600, created exclusively),
@@ -49,13 +57,15 @@ struct SharedSegment: ~Copyable {
         }
     }
 
+    /// Sizes and reserves the new file, seals its size when `seal` (a memfd), and maps it.
     private static func sizeAndMap(
-        _ descriptor: Int32, size: Int, name: String?, path: String
+        _ descriptor: Int32, size: Int, name: String?, path: String, seal: Bool = false
     ) throws(ConveyorError) -> SharedSegment {
         do throws(ConveyorError) {
             guard size > 0 else { throw ConveyorError.invalidArgument("a segment needs at least one byte") }
             try SystemCalls.truncate(descriptor, size: size)
             try SystemCalls.reserve(descriptor, size: size, path: path)
+            if seal { try SystemCalls.sealSize(descriptor) }
             let base = try SystemCalls.mapShared(descriptor, size: size)
             return SharedSegment(base: base, size: size, descriptor: descriptor, name: name, unlinksName: name != nil)
         } catch {
@@ -114,6 +124,7 @@ struct SharedSegment: ~Copyable {
     }
 
     deinit {
+        sizeGuard.stop()
         SystemCalls.unmap(base, size: size)
         SystemCalls.close(descriptor)
         if unlinksName, let name { try? SystemCalls.shmUnlink(name) }
