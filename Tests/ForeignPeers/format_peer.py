@@ -79,6 +79,7 @@ H_MAGIC, H_VERSION, H_HEADER_BYTES, H_LANES, H_SLOTS, H_FIELDS, H_CONSUMER_CAP =
 H_SLOT_BYTES, H_SLOT_HEADER_BYTES, H_PAYLOAD_BYTES, H_LANE_HEADER_BYTES = 32, 40, 48, 56
 H_SLOTS_OFFSET, H_TOTAL_BYTES, H_CREATOR_PID, H_CHECKSUM, H_CREATOR_START = 64, 72, 80, 84, 88
 H_DATA_SEQUENCE, H_DATA_SLEEPERS, H_EPOCH, H_ORDER_TICKET, H_CONSUMERS_EVER = 128, 132, 192, 200, 208
+H_CONSUMER_CHANGES = 212
 # Lane header words (relative to the lane header).
 L_OWNER, L_OWNER_START, L_HEAD, L_CLAIMED_AT = 0, 8, 16, 24
 L_TAIL, L_ORDER_BASE, L_DISCARDED = 64, 72, 80
@@ -356,6 +357,7 @@ def register_consumer(ring, pid, start):
             ring.store64(entry, process_word(pid))                # one store: pid and start tag together
             ring.store64(entry + 8, start)                        # informational
             ring.atomic_add32(H_CONSUMERS_EVER, 1)
+            ring.atomic_add32(H_CONSUMER_CHANGES, 1)
             return i
     raise RuntimeError("the consumer table is full")
 
@@ -407,6 +409,9 @@ def read(ring, lane, start_k, count, timeout):
     finally:
         ring.store64(entry_offset + 8, 0)                         # leave: startTime, then the process word
         ring.store64(entry_offset, 0)
+        ring.atomic_add32(H_CONSUMER_CHANGES, 1)
+        for lane in range(ring.lanes):                            # producers on full lanes re-check who is left
+            ring.notify(ring.lane(lane) + L_SPACE_SEQUENCE)
     print("read %d intact %d" % (count, intact), flush=True)
     return intact == count
 

@@ -15,8 +15,11 @@
 /// When a producer dies, `next` first delivers everything it committed and
 /// then throws `.producerDied` naming its pid, lane and (when this process
 /// spawned it) how it died; its lane can then be claimed by a new producer.
-/// A producer that is alive but silent makes `next` time out with
-/// `.producerStalled`. A consumer is used by one thread at a time.
+/// When every producer called `finish()`, `nextItem` returns nil after the
+/// last item (`next` throws `.closed`). A stopped producer makes `next` time
+/// out with `.producerStalled`, a running but silent one with `.timedOut`.
+/// Waiting never polls: deaths wake the wait (see `PeerWatcher`).
+/// A consumer is used by one thread at a time.
 public final class RingConsumer {
     /// The order in which items are taken.
     public enum Order: Sendable, Hashable {
@@ -85,6 +88,7 @@ public final class RingConsumer {
                     expected: word, desired: identity.word, ordering: .acquiringAndReleasing).exchanged {
                     memory.consumerStartTime(index).pointee.store(startTime, ordering: .relaxed)
                     memory.consumersEver.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
+                    memory.consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
                     return index
                 }
             }
@@ -95,6 +99,7 @@ public final class RingConsumer {
     deinit {
         memory.consumerStartTime(entry).pointee.store(0, ordering: .relaxed)
         memory.consumerIdentity(entry).pointee.store(0, ordering: .releasing)
+        memory.consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
         // Producers blocked on a full lane re-check who is left to free it.
         for lane in 0..<memory.laneCount { memory.lane(lane).spaceEvent.wakeAll() }
     }

@@ -49,6 +49,7 @@ struct RingLayout: Sendable, Equatable {
         static let epoch = 192          // u64: bumped by every reset
         static let orderTicket = 200    // u64: ordered mode's next item number
         static let consumersEver = 208  // u32: consumers that ever attached
+        static let consumerChanges = 212 // u32: bumped by every consumer registering or leaving
         static let consumerTable = 256  // consumerCapacity × ConsumerEntry.bytes
     }
 

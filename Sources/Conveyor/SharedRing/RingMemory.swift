@@ -49,6 +49,8 @@ struct RingMemory: @unchecked Sendable {
     var orderTicket: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Header.orderTicket) }
     /// How many consumers ever attached.
     var consumersEver: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Header.consumersEver) }
+    /// Bumped by every consumer that registers or leaves.
+    var consumerChanges: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Header.consumerChanges) }
     /// Consumers sleep here until a producer commits.
     var dataEvent: FutexEvent {
         FutexEvent(sequence: base + RingLayout.Header.dataSequence,

@@ -42,8 +42,12 @@ public final class RingProducer {
     /// When this producer first blocked with no consumer ever attached (monotonic ns).
     private var firstConsumerAwaitedSince: Int64?
     /// The processes a blocked reserve depends on (consumers, or the ring's
-    /// creator before any consumer attached), watched while it waits.
+    /// creator before any consumer attached), watched from its first wait on.
     private var watched: [UInt64: PeerIdentity.Watching] = [:]
+    /// When the last check found a live consumer: the watcher's alarm and
+    /// the ring's `consumerChanges` then. While both stay the same, no
+    /// consumer can have died or left, and the check is skipped.
+    private var liveConsumersSeen: (alarm: UInt32, changes: UInt32)?
 
     /// How long a producer blocked on a full lane waits, with no consumer
     /// attached and alive (after consumers had attached), before it gives up with `.consumerGone`.
@@ -197,7 +201,6 @@ public final class RingProducer {
             break
         }
         firstConsumerAwaitedSince = nil
-        if !watched.isEmpty { watched = [:] }
         consumerMissingSince = nil
         for field in 0..<memory.fieldCount {
             slot.setStoredRows(UInt32(memory.fields[field].maxRows), field)
@@ -270,9 +273,15 @@ public final class RingProducer {
     /// attached, `.consumerGone` once the ring's creator has ended or
     /// `firstConsumerTimeout` has passed.
     private func checkConsumers(watcher: PeerWatcher?) -> ConsumerCheck {
-        let now = SystemCalls.monotonicNanoseconds()
         // Without a watcher, deaths are noticed by re-checking every 50 ms.
         let poll: Int64? = watcher == nil ? 50_000_000 : nil
+        let alarm = watcher?.alarmValue ?? 0
+        let changes = memory.consumerChanges.pointee.load(ordering: .acquiring)
+        if watcher != nil, let seen = liveConsumersSeen, seen.alarm == alarm, seen.changes == changes {
+            return .recheckAfter(nil)
+        }
+        liveConsumersSeen = nil
+        let now = SystemCalls.monotonicNanoseconds()
         guard memory.consumersEver.pointee.load(ordering: .acquiring) > 0 else {
             let creator = memory.creator
             if watching([PeerIdentity(pid: creator.pid, startTime: creator.startTime)]).allSatisfy(\.ended) {
@@ -291,6 +300,7 @@ public final class RingProducer {
         }
         if watching(memory.consumers).contains(where: { !$0.ended }) {
             consumerMissingSince = nil
+            liveConsumersSeen = (alarm, changes)
             return .recheckAfter(poll)
         }
         let since = consumerMissingSince ?? now

@@ -29,7 +29,7 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
     case itemTooLarge(field: String, length: Int, maximum: Int)
     /// A producer process died. `status` says how (signal or exit code).
     case producerDied(pid: Int32, lane: Int, status: String)
-    /// A producer is alive but did not produce within the timeout.
+    /// A producer is stopped (state T: SIGSTOP, SIGTSTP) and did not produce within the timeout.
     case producerStalled(pid: Int32, lane: Int, waited: Duration)
     /// Every consumer of a ring is gone; a producer would wait forever.
     case consumerGone(String)
@@ -83,8 +83,8 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
             return "the producer on lane \(lane) (pid \(pid)) died: \(status); "
                 + "its committed items were delivered, its unfinished one was dropped; a new producer may claim the lane"
         case let .producerStalled(pid, lane, waited):
-            return "the producer on lane \(lane) (pid \(pid)) is alive but produced nothing for \(waited.conveyorFormatted); "
-                + "it may be stopped (SIGSTOP) or stuck"
+            return "the producer on lane \(lane) (pid \(pid)) is alive but stopped (SIGSTOP or SIGTSTP) and produced "
+                + "nothing for \(waited.conveyorFormatted); continue it (SIGCONT) or end it"
         case let .consumerGone(detail):
             return "no consumer is attached any more (\(detail)); a producer would wait forever, so it stopped"
         case .ringReset:

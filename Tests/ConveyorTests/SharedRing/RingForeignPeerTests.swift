@@ -69,6 +69,8 @@ extension SharedRingTests {
                 #expect(ring.info.consumerPIDs.isEmpty)
                 // It counted itself in consumersEver with FUTEX_WAKE_OP's atomic add.
                 #expect(ring.memory.consumersEver.pointee.load(ordering: .acquiring) == 1)
+                // ...and in consumerChanges, once registering and once leaving.
+                #expect(ring.memory.consumerChanges.pointee.load(ordering: .acquiring) == 2)
 
                 // Python producer -> Swift consumer. The consumer attaches first and waits.
                 let consumer = try HelperProcess(["consume", "--schema", "mixed", "--name", name,
