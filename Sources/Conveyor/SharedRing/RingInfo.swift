@@ -27,9 +27,9 @@ public struct RingInfo: Sendable, CustomStringConvertible {
 
     /// A producer's liveness.
     public enum ProducerState: String, Sendable {
-        /// Running or sleeping: alive.
+        /// Running or sleeping (any state but T and the dead ones): alive.
         case running
-        /// Stopped by a signal or a debugger: alive but not producing.
+        /// Stopped by a signal (state T: SIGSTOP, SIGTSTP): alive but not producing.
         case stopped
         /// Ended; a consumer will report it and free the lane.
         case gone

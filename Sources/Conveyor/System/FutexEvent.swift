@@ -84,14 +84,9 @@ struct FutexEvent: @unchecked Sendable {
                 sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
                 return ready
             }
-            var timeout = sleepSlice
-            if let deadline {
-                let remaining = deadline.remainingNanoseconds
-                if remaining <= 0 {
-                    sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
-                    return nil
-                }
-                timeout = Swift.min(timeout ?? remaining, remaining)
+            guard case let .upTo(timeout) = FutexEvent.sleepLength(sleepSlice, until: deadline) else {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                return nil
             }
             _ = SystemCalls.futexWait(futexWord, expected: key, timeoutNanoseconds: timeout, shared: shared)
             sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
@@ -118,14 +113,9 @@ struct FutexEvent: @unchecked Sendable {
                 sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
                 return ready
             }
-            var timeout = sleepLimit()
-            if let deadline {
-                let remaining = deadline.remainingNanoseconds
-                if remaining <= 0 {
-                    sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
-                    return nil
-                }
-                timeout = Swift.min(timeout ?? remaining, remaining)
+            guard case let .upTo(timeout) = FutexEvent.sleepLength(sleepLimit(), until: deadline) else {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                return nil
             }
             if let watcher {
                 _ = SystemCalls.futexWaitEither(futexWord, expected: key, or: watcher.alarm, expected: alarmKey,
@@ -135,6 +125,23 @@ struct FutexEvent: @unchecked Sendable {
             }
             sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
         }
+    }
+
+    /// How long a sleep may last.
+    @usableFromInline
+    enum SleepLength {
+        /// The deadline has passed: do not sleep.
+        case passed
+        /// At most this many nanoseconds (nil: until woken).
+        case upTo(Int64?)
+    }
+
+    /// `limit` (nil: none), cut to what is left before `deadline` (nil: none).
+    @inlinable
+    static func sleepLength(_ limit: Int64?, until deadline: Deadline?) -> SleepLength {
+        guard let deadline else { return .upTo(limit) }
+        let remaining = deadline.remainingNanoseconds
+        return remaining <= 0 ? .passed : .upTo(Swift.min(limit ?? remaining, remaining))
     }
 
     @usableFromInline
