@@ -262,6 +262,11 @@ struct RingLayout: Sendable, Equatable {
 
     // MARK: Validating an attached segment
 
+    /// Reads and checks the layout of the `size` bytes at `base`, all readable.
+    static func validate(_ base: UnsafeRawPointer, size: Int, expected: Schema?) throws(ConveyorError) -> RingLayout {
+        try validate(base, size: size, readable: size, expected: expected)
+    }
+
     /// Reads and checks the layout of a segment of `size` bytes whose first
     /// `readable` bytes are at `base` (they may hold anything; at least the
     /// header and field table when the segment has them). Throws
