@@ -13,6 +13,13 @@ func voluntarySleeps() -> Int {
     return usage.ru_nvcsw
 }
 
+/// A fresh segment name outside `SharedRing.namePrefix`: the other tests'
+/// leak checks count every segment under that prefix that this process
+/// creates, so a test running beside them uses names they do not see.
+func privateSegmentName() -> String {
+    "conveyor-test-\(SystemCalls.processID())-\(UInt64.random(in: 0...UInt64.max))"
+}
+
 extension SharedRingTests {
     /// How a ring's producers and consumers begin, end and learn of each
     /// other's ends: lane ownership, finishing, deaths noticed without
@@ -235,7 +242,7 @@ extension SharedRingTests {
         /// header's `totalBytes` are mapped.
         @Test func aRingInALongerSparseFileAttaches() throws {
             try expectNoLeaks {
-                let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 4, naming: .named(nil))
+                let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 4, naming: .named(privateSegmentName()))
                 let name = try #require(ring.name)
                 let file = try SystemCalls.shmOpen(name, create: false)
                 defer { SystemCalls.close(file) }

@@ -35,8 +35,8 @@ extension SharedRingTests {
         /// watcher tells them. This process's own consumer of the shrunk ring
         /// gets the error; its anonymous ring keeps working.
         @Test func sleepingPeersOfAShrunkSegmentGetAnErrorNotSIGBUS() throws {
-            let full = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 2, naming: .named(nil))
-            let empty = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 2, naming: .named(nil))
+            let full = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 2, naming: .named(privateSegmentName()))
+            let empty = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 2, naming: .named(privateSegmentName()))
             let producer = try HelperProcess(["produce", "--name", full.name!, "--count", "3"])
             let consumer = try HelperProcess(["consume", "--name", empty.name!, "--count", "1", "--timeout-ms", "30000"])
             try waitUntil("the producer filled its lane") { full.info.lanes[0].depth == 2 }
@@ -74,7 +74,7 @@ extension SharedRingTests {
         @Test func peersMidCopyOfAShrunkSegmentGetAnErrorNotSIGBUS() throws {
             let floats = 1 << 20
             let ring = try SharedRing.create(schema: helperSchema(floats: floats), lanes: 1, slotsPerLane: 2,
-                                             naming: .named(nil))
+                                             naming: .named(privateSegmentName()))
             let name = ring.name!
             let producer = try HelperProcess(["produce", "--name", name, "--floats", "\(floats)", "--count", "1000000"])
             let reader = TestThread { () -> (items: Int, error: String) in
