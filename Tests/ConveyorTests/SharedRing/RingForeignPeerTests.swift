@@ -97,6 +97,25 @@ extension SharedRingTests {
             }
         }
 
+        /// The peer ends its stream as FORMAT.md says (the finished bit, then a
+        /// wake): a Swift consumer gets its items, then the end, and no death.
+        @Test func aPythonProducerThatFinishesEndsTheStream() throws {
+            try expectNoLeaks {
+                let ring = try SharedRing.create(schema: mixedSchema(), lanes: 1, slotsPerLane: 4,
+                                                 naming: .named(privateSegmentName()))
+                let consumer = try ring.consumer()
+                let writer = try python(["produce", "--name", ring.name!, "--count", "9", "--finish", "1"])
+                var items = 0
+                while let lease = try consumer.nextItem(timeout: .seconds(30), coldBoot: true) {
+                    #expect(try lease.rows(of: "label") == 1)
+                    items += 1
+                }
+                try expectExit(writer, .exited(0), "Python producer")
+                #expect(items == 9)
+                #expect(ring.info.lanes[0].finished && ring.info.lanes[0].committed == 9)
+            }
+        }
+
         @Test func pythonValidatesTheHeaderAsFormatMdSays() throws {
             try expectNoLeaks {
                 let ring = try SharedRing.create(schema: mixedSchema(), lanes: 3, slotsPerLane: 5, naming: .named(nil))
