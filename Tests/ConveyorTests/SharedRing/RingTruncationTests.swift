@@ -41,8 +41,10 @@ extension SharedRingTests {
             let consumer = try HelperProcess(["consume", "--name", empty.name!, "--count", "1", "--timeout-ms", "30000"])
             try waitUntil("the producer filled its lane") { full.info.lanes[0].depth == 2 }
             try waitUntil("the consumer attached") { empty.info.consumerPIDs == [consumer.pid] }
-            let waiter = TestThread { () -> String in
+            // Weak: the thread's closure may outlive the join, and must not keep the ring (and its name) alive.
+            let waiter = TestThread { [weak empty] () -> String in
                 do {
+                    guard let empty else { return "no ring" }
                     _ = try empty.consumer().next(timeout: .seconds(30))
                     return "an item"
                 } catch {
@@ -72,13 +74,20 @@ extension SharedRingTests {
         /// writing it, this process reading one) when the file shrinks: the
         /// copy completes on zeros and the next ring operation throws.
         @Test func peersMidCopyOfAShrunkSegmentGetAnErrorNotSIGBUS() throws {
+            let name = try shrinkMidCopy()
+            // The ring is gone with its last reference, and its creator removed its name.
+            #expect(SharedSegment.namedSegments(prefix: name).isEmpty)
+        }
+
+        /// The mid-copy test; returns the segment's name once the ring is released.
+        func shrinkMidCopy() throws -> String {
             let floats = 1 << 20
             let ring = try SharedRing.create(schema: helperSchema(floats: floats), lanes: 1, slotsPerLane: 2,
                                              naming: .named(privateSegmentName()))
             let name = ring.name!
             let producer = try HelperProcess(["produce", "--name", name, "--floats", "\(floats)", "--count", "1000000"])
-            let reader = TestThread { () -> (items: Int, error: String) in
-                let consumer = try ring.consumer()
+            let reader = TestThread { [weak ring] () -> (items: Int, error: String) in
+                guard let consumer = try ring?.consumer() else { return (0, "no ring") }
                 var items = 0
                 do {
                     while true {
@@ -101,6 +110,7 @@ extension SharedRingTests {
             #expect(items >= 20)
             #expect(error.contains("truncated"), "\(error)")
             try expectTruncationError(producer, "producer mid-copy")
+            return name
         }
     }
 }
