@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -26,6 +27,42 @@ int cconveyor_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns, 
 int cconveyor_futex_wake(uint32_t *word, int count, int shared) {
     int op = FUTEX_WAKE | (shared ? 0 : FUTEX_PRIVATE_FLAG);
     return (int)syscall(SYS_futex, word, op, count, NULL, NULL, 0);
+}
+
+int cconveyor_futex_wait_either(uint32_t *shared_word, uint32_t shared_expected,
+                                uint32_t *private_word, uint32_t private_expected, int64_t timeout_ns) {
+    struct futex_waitv waiters[2] = {
+        { .val = shared_expected, .uaddr = (uint64_t)(uintptr_t)shared_word, .flags = FUTEX_32 },
+        { .val = private_expected, .uaddr = (uint64_t)(uintptr_t)private_word, .flags = FUTEX_32 | FUTEX_PRIVATE_FLAG },
+    };
+    if (timeout_ns < 0) {
+        return (int)syscall(SYS_futex_waitv, waiters, 2, 0, NULL, CLOCK_MONOTONIC);
+    }
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    int64_t nanoseconds = (int64_t)deadline.tv_nsec + timeout_ns % 1000000000;
+    deadline.tv_sec += (time_t)(timeout_ns / 1000000000 + nanoseconds / 1000000000);
+    deadline.tv_nsec = (long)(nanoseconds % 1000000000);
+    return (int)syscall(SYS_futex_waitv, waiters, 2, 0, &deadline, CLOCK_MONOTONIC);
+}
+
+int cconveyor_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int cconveyor_epoll_add(int epoll_fd, int fd) {
+    struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };
+    return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &event);
+}
+
+int cconveyor_epoll_remove(int epoll_fd, int fd) {
+    return epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+int cconveyor_epoll_wait(int epoll_fd, int *ready_fds, int capacity, int timeout_ms) {
+    struct epoll_event events[64];
+    if (capacity > 64) capacity = 64;
+    int count = epoll_wait(epoll_fd, events, capacity, timeout_ms);
+    for (int i = 0; i < count; i++) ready_fds[i] = events[i].data.fd;
+    return count;
 }
 
 int cconveyor_memfd_create(const char *name, int cloexec) {

@@ -8,7 +8,7 @@ import Glibc
 /// The program the tests spawn as a real producer or consumer process.
 ///
 ///     conveyor-test-helper produce  --start S --count C [--lane L] [--delay-us D] [--exit-code N] [--hold]
-///                                   [--zero-rows]
+///                                   [--finish] [--zero-rows]
 ///     conveyor-test-helper consume  --count C [--timeout-ms T] [--zero-rows]
 ///     conveyor-test-helper hold-lease
 ///     conveyor-test-helper attach
@@ -98,6 +98,8 @@ struct Helper {
             try items.write(k, into: &writer)
             try writer.commit()
         }
+        // Finishing ends the lane's stream: consumers see its end, not a death.
+        if options.flag("--finish") { try producer.finish() }
         say("produced \(count)")
         // Exiting here, with the lane still claimed, is a producer that died.
         if let code = options.optionalInt("--exit-code") { exit(Int32(code)) }

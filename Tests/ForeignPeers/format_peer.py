@@ -6,13 +6,14 @@ FORMAT.md's *Validation* says, and acts as a consumer or a producer:
 
     format_peer.py check   --name NAME
     format_peer.py read    --name NAME --lane L --start K --count N [--timeout S]
-    format_peer.py produce --name NAME [--lane L] --start K --count N [--timeout S]
+    format_peer.py produce --name NAME [--lane L] --start K --count N [--timeout S] [--finish 1]
 
 `check` validates and prints the field table. `read` registers as a
 consumer, takes N items from lane L, checks each against the test pattern
 (item k of the pattern at the lane's i-th item, k = K + i) and releases it.
 `produce` claims a free lane (or lane L), writes N pattern items k = K...
-and commits them, then releases the lane.
+and commits them, then releases the lane (with `--finish 1`, marks it
+finished instead: the end of its stream).
 
 Output: "field NAME DTYPE [DIMS] offset OFF" per field, then one summary line
 ("read N intact M", "claimed lane L" + "produced N"). Exit status 0 when
@@ -38,14 +39,14 @@ RESTRICTIONS (see FORMAT.md, "Writing a peer in another language"):
 * Python has no compare-and-swap. The CASes FORMAT.md requires are done as
   load-check-store, which is only correct while no other party competes
   for the same word:
-    - claiming a lane (ownerPID 0 -> pid): no other producer may be
+    - claiming a lane (owner word 0 -> our process word): no other producer may be
       claiming a lane at the same time;
-    - registering as a consumer (pid 0 -> pid): no other consumer may be
+    - registering as a consumer (process word 0 -> ours): no other consumer may be
       registering at the same time;
     - taking an item (tail t -> t+1): this must be the ring's ONLY consumer
       while it reads (so also no reset may run).
-  Releasing a lane is a plain store: only a dead owner's word is CASed by
-  consumers, and we are alive while we hold it.
+  Releasing or finishing a lane is a plain store: only a dead owner's word
+  is CASed by others, and we are alive while we hold it.
 * Atomic increments of 32-bit words (consumersEver, the futex sequences)
   use FUTEX_WAKE_OP through libc's syscall(). We never sleep on a futex:
   we poll (every 200 us), so we never count ourselves a sleeper.
@@ -63,7 +64,7 @@ import numpy as np
 # ---------------------------------------------------------------- format ----
 
 MAGIC = 0x474E4952564E4F43          # "CONVRING" little-endian
-VERSION = 1
+VERSION = 2
 CONSUMER_CAPACITY = 32
 IMMUTABLE_BYTES = 128
 CONSUMER_TABLE = 256
@@ -78,8 +79,9 @@ H_MAGIC, H_VERSION, H_HEADER_BYTES, H_LANES, H_SLOTS, H_FIELDS, H_CONSUMER_CAP =
 H_SLOT_BYTES, H_SLOT_HEADER_BYTES, H_PAYLOAD_BYTES, H_LANE_HEADER_BYTES = 32, 40, 48, 56
 H_SLOTS_OFFSET, H_TOTAL_BYTES, H_CREATOR_PID, H_CHECKSUM, H_CREATOR_START = 64, 72, 80, 84, 88
 H_DATA_SEQUENCE, H_DATA_SLEEPERS, H_EPOCH, H_ORDER_TICKET, H_CONSUMERS_EVER = 128, 132, 192, 200, 208
+H_CONSUMER_CHANGES = 212
 # Lane header words (relative to the lane header).
-L_OWNER_PID, L_OWNER_START, L_HEAD, L_CLAIMED_AT = 0, 8, 16, 24
+L_OWNER, L_OWNER_START, L_HEAD, L_CLAIMED_AT = 0, 8, 16, 24
 L_TAIL, L_ORDER_BASE, L_DISCARDED = 64, 72, 80
 L_SPACE_SEQUENCE, L_SPACE_SLEEPERS = 128, 132
 # Slot header words (relative to the slot).
@@ -300,6 +302,14 @@ def start_time(pid):
     return int(rest[22 - 3])
 
 
+def process_word(pid):
+    """FORMAT.md "Process words": pid in bits 0-31, start time mod 2^31 in bits 32-62."""
+    return pid | (start_time(pid) & 0x7FFFFFFF) << 32
+
+
+FINISHED_BIT = 1 << 63
+
+
 # ---------------------------------------------------------------- pattern ---
 
 def rows_of(field, k):
@@ -343,10 +353,11 @@ def register_consumer(ring, pid, start):
     consumer may be registering now). Returns the entry's index."""
     for i in range(CONSUMER_CAPACITY):
         entry = CONSUMER_TABLE + CONSUMER_ENTRY_BYTES * i
-        if ring.load32(entry) == 0:
-            ring.store32(entry, pid)
-            ring.store64(entry + 8, start)
+        if ring.load64(entry) == 0:
+            ring.store64(entry, process_word(pid))                # one store: pid and start tag together
+            ring.store64(entry + 8, start)                        # informational
             ring.atomic_add32(H_CONSUMERS_EVER, 1)
+            ring.atomic_add32(H_CONSUMER_CHANGES, 1)
             return i
     raise RuntimeError("the consumer table is full")
 
@@ -396,8 +407,11 @@ def read(ring, lane, start_k, count, timeout):
             ring.store64(slot + S_SEQUENCE, t + S)
             ring.notify(L + L_SPACE_SEQUENCE)
     finally:
-        ring.store64(entry_offset + 8, 0)                         # leave: startTime, then pid
-        ring.store32(entry_offset, 0)
+        ring.store64(entry_offset + 8, 0)                         # leave: startTime, then the process word
+        ring.store64(entry_offset, 0)
+        ring.atomic_add32(H_CONSUMER_CHANGES, 1)
+        for lane in range(ring.lanes):                            # producers on full lanes re-check who is left
+            ring.notify(ring.lane(lane) + L_SPACE_SEQUENCE)
     print("read %d intact %d" % (count, intact), flush=True)
     return intact == count
 
@@ -405,15 +419,15 @@ def read(ring, lane, start_k, count, timeout):
 # ---------------------------------------------------------------- producer --
 
 def claim_lane(ring, requested, pid):
-    """A free lane (ownerPID 0), by load-check-store: no other producer may be
+    """A free lane (owner word 0), by load-check-store: no other producer may be
     claiming now. Returns (lane, head)."""
     candidates = [requested] if requested is not None else range(ring.lanes)
     for lane in candidates:
         L = ring.lane(lane)
-        if ring.load32(L + L_OWNER_PID) != 0:
+        if ring.load64(L + L_OWNER) != 0:                        # owned, or finished
             continue
-        ring.store32(L + L_OWNER_PID, pid)
-        ring.store64(L + L_OWNER_START, start_time(pid))
+        ring.store64(L + L_OWNER, process_word(pid))             # one store: pid and start tag together
+        ring.store64(L + L_OWNER_START, start_time(pid))         # informational
         ring.store64(L + L_CLAIMED_AT, time.monotonic_ns())      # CLOCK_MONOTONIC on Linux
         # Recover the head: a dead predecessor may have published without storing it.
         h = ring.load64(L + L_HEAD)
@@ -425,7 +439,7 @@ def claim_lane(ring, requested, pid):
     raise RuntimeError("no free lane among %r" % list(candidates))
 
 
-def produce(ring, requested, start_k, count, timeout):
+def produce(ring, requested, start_k, count, timeout, finish=False):
     pid = os.getpid()
     lane, head = claim_lane(ring, requested, pid)
     L = ring.lane(lane)
@@ -453,9 +467,14 @@ def produce(ring, requested, start_k, count, timeout):
             head = p + 1
             ring.store64(L + L_HEAD, head)                           # release
             ring.notify(H_DATA_SEQUENCE)
+        if finish:
+            # The end of this lane's stream: set the finished bit (release), then wake consumers.
+            ring.store64(L + L_OWNER, process_word(pid) | FINISHED_BIT)
+            ring.notify(H_DATA_SEQUENCE)
     finally:
-        ring.store64(L + L_OWNER_START, 0)                           # release the lane
-        ring.store32(L + L_OWNER_PID, 0)
+        if not finish:
+            ring.store64(L + L_OWNER_START, 0)                       # release the lane
+            ring.store64(L + L_OWNER, 0)
     print("produced %d" % count, flush=True)
     return True
 
@@ -484,7 +503,7 @@ def main(argv):
         if command == "read":
             return read(ring, int(options.get("lane", "0")), start_k, count, timeout)
         lane = int(options["lane"]) if "lane" in options else None
-        return produce(ring, lane, start_k, count, timeout)
+        return produce(ring, lane, start_k, count, timeout, finish=options.get("finish", "0") == "1")
     finally:
         ring.close()
 

@@ -4,6 +4,7 @@
 #ifndef CCONVEYOR_H
 #define CCONVEYOR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -15,6 +16,27 @@ int cconveyor_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns, 
 
 /// futex(FUTEX_WAKE): wakes up to `count` waiters. Returns how many were woken.
 int cconveyor_futex_wake(uint32_t *word, int count, int shared);
+
+/// futex_waitv on two words: sleeps while the shared (cross-process) word
+/// holds `shared_expected` and the process-private word holds
+/// `private_expected`, for at most `timeout_ns` (negative: no timeout).
+/// Returns the index of the word that woke it, or -1 with errno EAGAIN (a
+/// word no longer held its value), ETIMEDOUT, EINTR or ENOSYS.
+int cconveyor_futex_wait_either(uint32_t *shared_word, uint32_t shared_expected,
+                                uint32_t *private_word, uint32_t private_expected, int64_t timeout_ns);
+
+/// epoll_create1(EPOLL_CLOEXEC).
+int cconveyor_epoll_create(void);
+
+/// epoll_ctl(EPOLL_CTL_ADD) of `fd` for EPOLLIN, with `fd` as its data.
+int cconveyor_epoll_add(int epoll_fd, int fd);
+
+/// epoll_ctl(EPOLL_CTL_DEL) of `fd`.
+int cconveyor_epoll_remove(int epoll_fd, int fd);
+
+/// epoll_wait for up to `capacity` (at most 64) events; writes each ready
+/// descriptor to `ready_fds` and returns how many (or -1 with errno).
+int cconveyor_epoll_wait(int epoll_fd, int *ready_fds, int capacity, int timeout_ms);
 
 /// memfd_create(name, MFD_ALLOW_SEALING, plus MFD_CLOEXEC if cloexec).
 int cconveyor_memfd_create(const char *name, int cloexec);
@@ -50,5 +72,22 @@ double cconveyor_cpu_seconds(int thread);
 
 /// The processor's spin-wait hint (pause on x86, yield on arm).
 void cconveyor_cpu_relax(void);
+
+// The SIGBUS guard (fault_guard.c): see SegmentGuard.swift.
+
+/// Registers the mapping [base, base + size): a SIGBUS there maps zero pages
+/// over all of it and stores 1 into `*flag`. Installs the process's SIGBUS
+/// handler on first use. Returns the entry (for remove), or -1 when the
+/// handler cannot be installed or all 1024 entries are taken.
+int cconveyor_guard_add(void *base, size_t size, uint32_t *flag);
+
+/// Unregisters an entry returned by cconveyor_guard_add (before unmapping).
+void cconveyor_guard_remove(int entry);
+
+/// mmap(base, size, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS): zero pages over a mapping.
+int cconveyor_map_zeros(void *base, size_t size);
+
+/// fcntl(F_GET_SEALS): the file's seals, or -1 (EINVAL for a file that cannot be sealed).
+int cconveyor_file_seals(int fd);
 
 #endif

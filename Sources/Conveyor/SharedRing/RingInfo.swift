@@ -21,13 +21,15 @@ public struct RingInfo: Sendable, CustomStringConvertible {
         public var discarded: UInt64
         /// When the current producer claimed the lane (CLOCK_MONOTONIC ns), or nil.
         public var claimedAtNanoseconds: UInt64?
+        /// Whether the lane's producer called `finish()` (the lane stays closed until a reset).
+        public var finished: Bool = false
     }
 
     /// A producer's liveness.
     public enum ProducerState: String, Sendable {
-        /// Running or sleeping: alive.
+        /// Running or sleeping (any state but T and the dead ones): alive.
         case running
-        /// Stopped by a signal or a debugger: alive but not producing.
+        /// Stopped by a signal (state T: SIGSTOP, SIGTSTP): alive but not producing.
         case stopped
         /// Ended; a consumer will report it and free the lane.
         case gone
@@ -54,7 +56,8 @@ public struct RingInfo: Sendable, CustomStringConvertible {
         var lines = ["ring \(schema), \(ByteCount(byteCount)): \(depth)/\(capacity) items waiting, "
             + "consumers \(consumerPIDs), resets \(resets)"]
         for lane in lanes {
-            let producer = lane.producerPID.map { "pid \($0) \(lane.producerState?.rawValue ?? "?")" } ?? "no producer"
+            let producer = lane.finished ? "finished"
+                : lane.producerPID.map { "pid \($0) \(lane.producerState?.rawValue ?? "?")" } ?? "no producer"
             lines.append("  lane \(lane.lane): \(lane.depth)/\(lane.capacity), \(producer), committed \(lane.committed), "
                 + "consumed \(lane.consumed), discarded \(lane.discarded)")
         }
@@ -69,15 +72,17 @@ extension SharedRing {
         var lanes: [RingInfo.Lane] = []
         for lane in 0..<laneCount {
             let words = memory.lane(lane)
-            let pid = Int32(bitPattern: words.ownerPID.pointee.load(ordering: .acquiring))
-            let startTime = words.ownerStartTime.pointee.load(ordering: .acquiring)
+            let word = words.owner.pointee.load(ordering: .acquiring)
+            let finished = word & PeerIdentity.finishedBit != 0
+            let owner = finished ? nil : PeerIdentity(word: word)
+            let pid = owner?.pid ?? 0
             let tail = words.tail.pointee.load(ordering: .acquiring)
             let head = words.head.pointee.load(ordering: .acquiring)
             let discarded = words.discarded.pointee.load(ordering: .relaxed)
             let claimedAt = words.claimedAt.pointee.load(ordering: .relaxed)
             var state: RingInfo.ProducerState?
-            if pid != 0 {
-                switch PeerLiveness.of(pid: pid, startTime: startTime) {
+            if let owner {
+                switch owner.liveness {
                 case .running: state = .running
                 case .stopped: state = .stopped
                 case .gone: state = .gone
@@ -87,13 +92,10 @@ extension SharedRing {
                 lane: lane, producerPID: pid == 0 ? nil : pid, producerState: state,
                 depth: Int(clamping: head >= tail ? min(head - tail, UInt64(slotsPerLane)) : 0),
                 capacity: slotsPerLane, committed: head, consumed: tail >= discarded ? tail - discarded : 0,
-                discarded: discarded, claimedAtNanoseconds: pid == 0 || claimedAt == 0 ? nil : claimedAt))
+                discarded: discarded, claimedAtNanoseconds: pid == 0 || claimedAt == 0 ? nil : claimedAt,
+                finished: finished))
         }
-        let consumers = (0..<RingLayout.consumerCapacity).compactMap { index -> Int32? in
-            let pid = Int32(bitPattern: memory.consumerPID(index).pointee.load(ordering: .acquiring))
-            return pid == 0 ? nil : pid
-        }
-        return RingInfo(lanes: lanes, consumerPIDs: consumers, schema: schema, byteCount: byteCount,
+        return RingInfo(lanes: lanes, consumerPIDs: memory.consumers.map(\.pid), schema: schema, byteCount: byteCount,
                         resets: memory.epoch.pointee.load(ordering: .acquiring))
     }
 

@@ -10,7 +10,7 @@ struct RingLayout: Sendable, Equatable {
     /// "CONVRING" read as a little-endian UInt64.
     static let magic: UInt64 = 0x474E_4952_564E_4F43
     /// The format version this build reads and writes.
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
     /// Consumers that can be attached at once (entries in the consumer table).
     static let consumerCapacity = 32
     static let maxLanes = 256
@@ -49,14 +49,15 @@ struct RingLayout: Sendable, Equatable {
         static let epoch = 192          // u64: bumped by every reset
         static let orderTicket = 200    // u64: ordered mode's next item number
         static let consumersEver = 208  // u32: consumers that ever attached
+        static let consumerChanges = 212 // u32: bumped by every consumer registering or leaving
         static let consumerTable = 256  // consumerCapacity × ConsumerEntry.bytes
     }
 
     /// One entry of the consumer table: who is attached as a consumer.
     enum ConsumerEntry {
         static let bytes = 16
-        static let pid = 0              // u32, 0 = free
-        static let startTime = 8        // u64
+        static let identity = 0         // u64 process word (PeerIdentity): pid | start tag << 32; 0 = free
+        static let startTime = 8        // u64: full /proc start time (informational)
     }
 
     /// One entry of the field table (after the consumer table).
@@ -70,14 +71,16 @@ struct RingLayout: Sendable, Equatable {
     }
 
     static let fieldTableOffset = Header.consumerTable + consumerCapacity * ConsumerEntry.bytes
+    /// The most a valid header and field table can take: what attaching reads before it maps.
+    static let maxHeaderBytes = fieldTableOffset + maxFields * FieldEntry.bytes
 
     // MARK: Lane header (256 bytes each)
 
     enum Lane {
         static let bytes = 256
         // Producer's line.
-        static let ownerPID = 0         // u32, 0 = no producer
-        static let ownerStartTime = 8   // u64
+        static let owner = 0            // u64 process word (PeerIdentity) | finished << 63; 0 = free
+        static let ownerStartTime = 8   // u64: the owner's full /proc start time (informational)
         static let head = 16            // u64: next position the producer writes = items committed
         static let claimedAt = 24       // u64: CLOCK_MONOTONIC ns when the owner claimed the lane
         // Consumers' line.
@@ -259,10 +262,22 @@ struct RingLayout: Sendable, Equatable {
 
     // MARK: Validating an attached segment
 
-    /// Reads and checks the layout of the `size` bytes at `base`, which may
-    /// hold anything. Throws `.foreignSegment`, `.versionMismatch`,
-    /// `.corruptSegment` or (when `expected` is given and differs) `.schemaMismatch`.
+    /// Reads and checks the layout of the `size` bytes at `base`, all readable.
     static func validate(_ base: UnsafeRawPointer, size: Int, expected: Schema?) throws(ConveyorError) -> RingLayout {
+        try validate(base, size: size, readable: size, expected: expected)
+    }
+
+    /// Reads and checks the layout of a segment of `size` bytes whose first
+    /// `readable` bytes are at `base` (they may hold anything; at least the
+    /// header and field table when the segment has them). Throws
+    /// `.foreignSegment`, `.versionMismatch`, `.corruptSegment` or (when
+    /// `expected` is given and differs) `.schemaMismatch`.
+    static func validate(
+        _ base: UnsafeRawPointer, size: Int, readable: Int, expected: Schema?
+    ) throws(ConveyorError) -> RingLayout {
+        guard readable >= min(size, maxHeaderBytes) else {
+            throw .corruptSegment("only \(readable) of its first \(min(size, maxHeaderBytes)) bytes could be read")
+        }
         func get<T: FixedWidthInteger>(_ offset: Int, as type: T.Type) -> T {
             T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
         }

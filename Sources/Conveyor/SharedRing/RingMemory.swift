@@ -18,6 +18,15 @@ struct RingMemory: @unchecked Sendable {
     /// The per-field geometry table (owned by SharedRing).
     let fields: UnsafePointer<RingLayout.FieldGeometry>
     let fieldCount: Int
+    /// Set to 1 when another process shrank the segment's file under this
+    /// mapping (`SegmentGuard`, owned by the segment): the ring now reads zeros.
+    let truncatedFlag: UnsafeMutablePointer<UInt32>
+
+    /// Whether the segment was truncated under this process.
+    var isTruncated: Bool {
+        UnsafeMutableRawPointer(truncatedFlag).assumingMemoryBound(to: Atomic<UInt32>.self)
+            .pointee.load(ordering: .acquiring) != 0
+    }
 
     var laneCount: Int { geometry.laneCount }
     var slotsPerLane: Int { geometry.slotsPerLane }
@@ -40,6 +49,8 @@ struct RingMemory: @unchecked Sendable {
     var orderTicket: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Header.orderTicket) }
     /// How many consumers ever attached.
     var consumersEver: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Header.consumersEver) }
+    /// Bumped by every consumer that registers or leaves.
+    var consumerChanges: UnsafeMutablePointer<Atomic<UInt32>> { word32(RingLayout.Header.consumerChanges) }
     /// Consumers sleep here until a producer commits.
     var dataEvent: FutexEvent {
         FutexEvent(sequence: base + RingLayout.Header.dataSequence,
@@ -52,9 +63,16 @@ struct RingMemory: @unchecked Sendable {
          UInt64(littleEndian: base.load(fromByteOffset: RingLayout.Header.creatorStartTime, as: UInt64.self)))
     }
 
-    /// Consumer table entry `index`: pid (0 = free) and start time.
-    func consumerPID(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
-        word32(RingLayout.consumerOffset(index) + RingLayout.ConsumerEntry.pid)
+    /// Consumer table entry `index`: the consumer's process word (`PeerIdentity`; 0 = free).
+    func consumerIdentity(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
+        word64(RingLayout.consumerOffset(index) + RingLayout.ConsumerEntry.identity)
+    }
+
+    /// The consumers in the table now.
+    var consumers: [PeerIdentity] {
+        (0..<RingLayout.consumerCapacity).compactMap { index in
+            PeerIdentity(word: consumerIdentity(index).pointee.load(ordering: .acquiring))
+        }
     }
 
     func consumerStartTime(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
@@ -82,10 +100,10 @@ struct LaneWords {
         (start + offset).assumingMemoryBound(to: Atomic<UInt64>.self)
     }
 
-    /// The owning producer's pid; 0 when the lane is free. Claimed by CAS.
-    var ownerPID: UnsafeMutablePointer<Atomic<UInt32>> {
-        (start + RingLayout.Lane.ownerPID).assumingMemoryBound(to: Atomic<UInt32>.self)
-    }
+    /// The owner word: the owning producer's `PeerIdentity` word, with
+    /// `PeerIdentity.finishedBit` once it finished; 0 when the lane is free.
+    /// Claimed, finished and freed by CAS.
+    var owner: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.owner) }
     var ownerStartTime: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.ownerStartTime) }
     var head: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.head) }
     var claimedAt: UnsafeMutablePointer<Atomic<UInt64>> { word64(RingLayout.Lane.claimedAt) }

@@ -27,29 +27,47 @@ public final class RingProducer {
     public var spinTime: Duration = .microseconds(50)
 
     private let memory: RingMemory
-    private let ownPID: Int32
+    /// This process, as the lane's owner word names it.
+    private let identity: PeerIdentity
     /// The next position to write; the lane header's `head` mirrors it.
     private var head: UInt64
     /// The ring's reset epoch this producer last saw.
     private var epoch: UInt64
     /// The position of the outstanding writer, if any.
     private var reservedPosition: UInt64?
+    /// Set by `finish()`: the lane is closed and stays claimed as finished.
+    private var finished = false
     /// When no live consumer was first seen while blocked (monotonic ns).
     private var consumerMissingSince: Int64?
-    private var lastConsumerCheck: Int64 = 0
+    /// When this producer first blocked with no consumer ever attached (monotonic ns).
+    private var firstConsumerAwaitedSince: Int64?
+    /// The processes a blocked reserve depends on (consumers, or the ring's
+    /// creator before any consumer attached), watched from its first wait on.
+    private var watched: [UInt64: PeerIdentity.Watching] = [:]
+    /// When the last check found a live consumer: the watcher's alarm and
+    /// the ring's `consumerChanges` then. While both stay the same, no
+    /// consumer can have died or left, and the check is skipped.
+    private var liveConsumersSeen: (alarm: UInt32, changes: UInt32)?
 
     /// How long a producer blocked on a full lane waits, with no consumer
-    /// attached and alive, before it gives up with `.consumerGone`.
+    /// attached and alive (after consumers had attached), before it gives up with `.consumerGone`.
     public static let consumerGrace: Duration = .milliseconds(500)
 
+    /// How long a producer blocked on a full lane waits for the ring's first
+    /// consumer before it gives up with `.consumerGone` (nil: as long as the
+    /// ring's creator lives). It gives up at once when the ring's creator
+    /// has ended and no consumer ever attached.
+    public var firstConsumerTimeout: Duration? = .seconds(60)
+
     init(ring: SharedRing, requestedLane: Int?) throws(ConveyorError) {
+        guard !ring.memory.isTruncated else { throw ring.truncationError }
         self.ring = ring
         self.memory = ring.memory
-        self.ownPID = SystemCalls.processID()
         let startTime = PeerLiveness.ownStartTime
-        let lane = try RingProducer.claimLane(memory, requested: requestedLane, pid: ownPID)
+        let identity = PeerIdentity(pid: SystemCalls.processID(), startTime: startTime)
+        let lane = try RingProducer.claimLane(memory, requested: requestedLane, identity: identity)
         let words = memory.lane(lane)
-        words.ownerStartTime.pointee.store(startTime, ordering: .releasing)
+        words.ownerStartTime.pointee.store(startTime, ordering: .relaxed)
         words.claimedAt.pointee.store(UInt64(SystemCalls.monotonicNanoseconds()), ordering: .relaxed)
         // Recover the head: a predecessor may have died between publishing a slot and storing head.
         var head = words.head.pointee.load(ordering: .acquiring)
@@ -58,12 +76,17 @@ public final class RingProducer {
             head &+= 1
             words.head.pointee.store(head, ordering: .releasing)
         }
+        self.identity = identity
         self.lane = lane
         self.head = head
         self.epoch = memory.epoch.pointee.load(ordering: .acquiring)
+        // Waiting consumers look at the lane's new owner (they watch it from now on).
+        memory.dataEvent.wakeAll()
     }
 
-    private static func claimLane(_ memory: RingMemory, requested: Int?, pid: Int32) throws(ConveyorError) -> Int {
+    private static func claimLane(
+        _ memory: RingMemory, requested: Int?, identity: PeerIdentity
+    ) throws(ConveyorError) -> Int {
         let lanes = memory.laneCount
         if let requested {
             guard (0..<lanes).contains(requested) else {
@@ -71,37 +94,68 @@ public final class RingProducer {
             }
         }
         let candidates = requested.map { [$0] } ?? Array(0..<lanes)
-        // A free lane first, then one whose producer is dead.
+        // A free lane first, then one whose producer is dead: either way one CAS of the owner word.
         for lane in candidates {
-            if memory.lane(lane).ownerPID.pointee.compareExchange(
-                expected: 0, desired: UInt32(bitPattern: pid), ordering: .acquiringAndReleasing).exchanged {
+            if memory.lane(lane).owner.pointee.compareExchange(
+                expected: 0, desired: identity.word, ordering: .acquiringAndReleasing).exchanged {
                 return lane
             }
         }
         for lane in candidates {
-            let words = memory.lane(lane)
-            let owner = words.ownerPID.pointee.load(ordering: .acquiring)
-            let owned = PeerLiveness.of(pid: Int32(bitPattern: owner),
-                                        startTime: words.ownerStartTime.pointee.load(ordering: .acquiring))
-            if owner != 0, owned == .gone, words.ownerPID.pointee.compareExchange(
-                expected: owner, desired: UInt32(bitPattern: pid), ordering: .acquiringAndReleasing).exchanged {
-                words.ownerStartTime.pointee.store(0, ordering: .releasing)
+            let owner = memory.lane(lane).owner
+            let word = owner.pointee.load(ordering: .acquiring)
+            guard word & PeerIdentity.finishedBit == 0, let previous = PeerIdentity(word: word),
+                  previous.liveness == .gone else { continue }
+            if owner.pointee.compareExchange(
+                expected: word, desired: identity.word, ordering: .acquiringAndReleasing).exchanged {
                 return lane
             }
         }
         if let requested {
-            let owner = memory.lane(requested).ownerPID.pointee.load(ordering: .relaxed)
+            let word = memory.lane(requested).owner.pointee.load(ordering: .acquiring)
+            if word & PeerIdentity.finishedBit != 0 {
+                throw .unavailable("lane \(requested) is finished (its producer called finish()); "
+                    + "reset the ring to reopen it, or pick another lane")
+            }
+            let owner = PeerIdentity(word: word)?.pid ?? 0
             throw .unavailable("lane \(requested) already has a producer (pid \(owner)); pick another lane or none")
         }
-        throw .unavailable("all \(lanes) lanes of the ring have a live producer; create the ring with more lanes")
+        throw .unavailable("all \(lanes) lanes of the ring have a live or finished producer; "
+            + "create the ring with more lanes, or reset it to reopen finished ones")
     }
 
     deinit {
+        guard !finished else { return }
         let words = memory.lane(lane)
         words.ownerStartTime.pointee.store(0, ordering: .relaxed)
-        _ = words.ownerPID.pointee.compareExchange(
-            expected: UInt32(bitPattern: ownPID), desired: 0, ordering: .acquiringAndReleasing)
+        _ = words.owner.pointee.compareExchange(expected: identity.word, desired: 0, ordering: .acquiringAndReleasing)
     }
+
+    /// Ends this producer's stream: every item it committed will still be
+    /// delivered, and consumers then learn the lane is finished instead of
+    /// waiting for more. The lane stays claimed as finished (no producer
+    /// can claim it) until the ring is reset. Once every lane of the ring
+    /// is finished and drained, consumers' `nextItem` returns nil (and
+    /// `next` throws `.closed`). Later `reserve` calls throw `.closed`.
+    ///
+    /// Throws `.invalidArgument` while a writer is outstanding, and
+    /// `.ringReset` when a reset reopened the lane (the ring was emptied).
+    public func finish() throws(ConveyorError) {
+        guard !finished else { return }
+        guard reservedPosition == nil else {
+            throw .invalidArgument("this producer has a reserved slot; commit or discard it before finishing")
+        }
+        let owner = memory.lane(lane).owner
+        guard owner.pointee.compareExchange(
+            expected: identity.word, desired: identity.word | PeerIdentity.finishedBit,
+            ordering: .acquiringAndReleasing).exchanged
+        else { throw .unavailable("lane \(lane) is no longer this producer's (freed by another process)") }
+        finished = true
+        memory.dataEvent.wakeAll()
+    }
+
+    /// Whether `finish()` was called.
+    public var isFinished: Bool { finished }
 
     /// Reserves the lane's next slot and returns a writer into it, waiting
     /// (without polling) while the lane is full, for at most `timeout`
@@ -114,6 +168,7 @@ public final class RingProducer {
         guard reservedPosition == nil else {
             throw .invalidArgument("this producer already has a reserved slot; commit or discard it first")
         }
+        guard !finished else { throw .closed("lane \(lane) of the ring (its producer finished)") }
         let position = head
         let slot = memory.slot(lane: lane, position: position)
         let ready = { [memory] () -> WaitOutcome? in
@@ -122,9 +177,18 @@ public final class RingProducer {
         }
         var outcome = ready() ?? spinBriefly(nanoseconds: spinTime.conveyorNanoseconds, yieldEvery: 1, ready)
         if outcome == nil {
+            let watcher = PeerWatcher.shared
+            var sleepLimit: Int64?
             outcome = memory.lane(lane).spaceEvent.wait(
-                deadline: Deadline.after(timeout), backoff: .none, sleepSlice: 20_000_000) { () -> WaitOutcome? in
-                ready() ?? checkConsumers().map(WaitOutcome.failed)
+                deadline: Deadline.after(timeout), watcher: watcher, sleepLimit: { sleepLimit }
+            ) { () -> WaitOutcome? in
+                if memory.isTruncated { return .failed(ring.truncationError) }
+                if let outcome = ready() { return outcome }
+                switch checkConsumers(watcher: watcher) {
+                case let .gone(error): return .failed(error)
+                case let .recheckAfter(nanoseconds): sleepLimit = nanoseconds
+                }
+                return nil
             }
         }
         switch outcome {
@@ -136,6 +200,7 @@ public final class RingProducer {
         case .ready?:
             break
         }
+        firstConsumerAwaitedSince = nil
         consumerMissingSince = nil
         for field in 0..<memory.fieldCount {
             slot.setStoredRows(UInt32(memory.fields[field].maxRows), field)
@@ -177,6 +242,8 @@ public final class RingProducer {
     func commit(position: UInt64, slot: SlotWords) throws(ConveyorError) {
         guard reservedPosition == position else { return }
         reservedPosition = nil
+        // The item may have been written onto zeros (the file shrank mid-copy): it is lost, say so.
+        if memory.isTruncated { throw ring.truncationError }
         let current = memory.epoch.pointee.load(ordering: .acquiring)
         if current != epoch {
             epoch = current
@@ -192,23 +259,64 @@ public final class RingProducer {
         if reservedPosition == position { reservedPosition = nil }
     }
 
-    /// While blocked: `.consumerGone` once consumers have attached and none
-    /// has been alive for `consumerGrace`. Looks at most every 50 ms.
-    private func checkConsumers() -> ConveyorError? {
+    private enum ConsumerCheck {
+        /// Give up with this error.
+        case gone(ConveyorError)
+        /// Wait on; sleep at most this long before checking again (nil: until woken).
+        case recheckAfter(Int64?)
+    }
+
+    /// While blocked on a full lane: whether the consumers that would free
+    /// it are gone. With consumers attached, their processes are watched
+    /// (no timer: a death wakes the wait). With none left after some had
+    /// attached, `.consumerGone` after `consumerGrace`. With none ever
+    /// attached, `.consumerGone` once the ring's creator has ended or
+    /// `firstConsumerTimeout` has passed.
+    private func checkConsumers(watcher: PeerWatcher?) -> ConsumerCheck {
+        // Without a watcher, deaths are noticed by re-checking every 50 ms.
+        let poll: Int64? = watcher == nil ? 50_000_000 : nil
+        let alarm = watcher?.alarmValue ?? 0
+        let changes = memory.consumerChanges.pointee.load(ordering: .acquiring)
+        if watcher != nil, let seen = liveConsumersSeen, seen.alarm == alarm, seen.changes == changes {
+            return .recheckAfter(nil)
+        }
+        liveConsumersSeen = nil
         let now = SystemCalls.monotonicNanoseconds()
-        guard now - lastConsumerCheck >= 50_000_000 else { return nil }
-        lastConsumerCheck = now
-        guard memory.consumersEver.pointee.load(ordering: .acquiring) > 0 else { return nil }
-        for index in 0..<RingLayout.consumerCapacity {
-            let pid = Int32(bitPattern: memory.consumerPID(index).pointee.load(ordering: .acquiring))
-            if pid != 0, PeerLiveness.of(pid: pid, startTime: memory.consumerStartTime(index).pointee.load(ordering: .acquiring)) != .gone {
-                consumerMissingSince = nil
-                return nil
+        guard memory.consumersEver.pointee.load(ordering: .acquiring) > 0 else {
+            let creator = memory.creator
+            if watching([PeerIdentity(pid: creator.pid, startTime: creator.startTime)]).allSatisfy(\.ended) {
+                return .gone(.consumerGone("lane \(lane) is full, no consumer ever attached, and the ring's creator "
+                    + "(pid \(creator.pid)) has ended"))
             }
+            guard let limit = firstConsumerTimeout?.conveyorNanoseconds else { return .recheckAfter(poll) }
+            let since = firstConsumerAwaitedSince ?? now
+            firstConsumerAwaitedSince = since
+            let left = limit - (now - since)
+            if left <= 0 {
+                return .gone(.consumerGone("lane \(lane) is full and no consumer attached within "
+                    + "\(firstConsumerTimeout!.conveyorFormatted) (RingProducer.firstConsumerTimeout)"))
+            }
+            return .recheckAfter(min(left, poll ?? left))
+        }
+        if watching(memory.consumers).contains(where: { !$0.ended }) {
+            consumerMissingSince = nil
+            liveConsumersSeen = (alarm, changes)
+            return .recheckAfter(poll)
         }
         let since = consumerMissingSince ?? now
         consumerMissingSince = since
-        guard now - since >= RingProducer.consumerGrace.conveyorNanoseconds else { return nil }
-        return .consumerGone("lane \(lane) is full and every consumer that attached has detached or died")
+        let left = RingProducer.consumerGrace.conveyorNanoseconds - (now - since)
+        guard left > 0 else {
+            return .gone(.consumerGone("lane \(lane) is full and every consumer that attached has detached or died"))
+        }
+        return .recheckAfter(left)
+    }
+
+    /// Watches exactly `processes` (keeping the watches already held), and returns their watches.
+    private func watching(_ processes: [PeerIdentity]) -> [PeerIdentity.Watching] {
+        var kept: [UInt64: PeerIdentity.Watching] = [:]
+        for process in processes { kept[process.word] = watched[process.word] ?? PeerIdentity.Watching(process) }
+        watched = kept
+        return Array(kept.values)
     }
 }

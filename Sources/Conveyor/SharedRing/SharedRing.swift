@@ -45,7 +45,8 @@ public final class SharedRing: @unchecked Sendable {
         _ = fieldTable.initialize(from: geometry)
         self.layout = layout
         self.memory = RingMemory(base: segment.base, geometry: layout.geometry,
-                                 fields: UnsafePointer(fieldTable.baseAddress!), fieldCount: geometry.count)
+                                 fields: UnsafePointer(fieldTable.baseAddress!), fieldCount: geometry.count,
+                                 truncatedFlag: segment.sizeGuard.flag)
         self.segment = segment
     }
 
@@ -79,18 +80,33 @@ public final class SharedRing: @unchecked Sendable {
     /// the caller keeps its descriptor. With `schema`, the ring must hold
     /// exactly that schema (`.schemaMismatch` otherwise).
     public static func attach(descriptor: Int32, expecting schema: Schema?) throws(ConveyorError) -> SharedRing {
-        try validated(SharedSegment.attach(descriptor: descriptor), expecting: schema)
+        try validated(SharedSegment.attach(descriptor: descriptor, prefix: RingLayout.maxHeaderBytes) {
+            (fileSize, head) throws(ConveyorError) in try ringBytes(fileSize: fileSize, head: head, expecting: schema)
+        }, expecting: schema)
     }
 
     /// Attaches to the named ring `name` (as in `name`, without "/dev/shm/").
     public static func attach(name: String, expecting schema: Schema?) throws(ConveyorError) -> SharedRing {
-        try validated(SharedSegment.attach(name: name), expecting: schema)
+        try validated(SharedSegment.attach(name: name, prefix: RingLayout.maxHeaderBytes) {
+            (fileSize, head) throws(ConveyorError) in try ringBytes(fileSize: fileSize, head: head, expecting: schema)
+        }, expecting: schema)
     }
 
+    /// The bytes to map: the header's `totalBytes`, once the header (read
+    /// from the file, not mapped) is valid. A longer file is fine.
+    private static func ringBytes(
+        fileSize: Int, head: UnsafeRawBufferPointer, expecting schema: Schema?
+    ) throws(ConveyorError) -> Int {
+        guard let start = head.baseAddress else { throw .corruptSegment("the segment is empty (0 bytes)") }
+        return try RingLayout.validate(start, size: fileSize, readable: head.count, expected: schema).totalBytes
+    }
+
+    /// Validates the mapped header again (what is mapped is what counts).
     private static func validated(
         _ segment: consuming SharedSegment, expecting schema: Schema?
     ) throws(ConveyorError) -> SharedRing {
-        let layout = try RingLayout.validate(UnsafeRawPointer(segment.base), size: segment.size, expected: schema)
+        let layout = try RingLayout.validate(
+            UnsafeRawPointer(segment.base), size: segment.size, readable: segment.size, expected: schema)
         return SharedRing(segment: segment, layout: layout)
     }
 
@@ -114,6 +130,13 @@ public final class SharedRing: @unchecked Sendable {
     /// The segment's name in /dev/shm, for a named ring.
     public var name: String? { segment.name }
 
+    /// Whether another process shrank the segment's file under this process
+    /// (its contents are lost; every ring operation now throws `.segmentTruncated`).
+    public var isTruncated: Bool { memory.isTruncated }
+
+    /// The error for a segment truncated under this process.
+    var truncationError: ConveyorError { .segmentTruncated(segment: segment.displayName) }
+
     /// Claims a lane and returns its producer: lane `lane` when given (it
     /// must be free, or its producer dead), else the first free lane.
     /// Throws `.unavailable` when no lane can be claimed.
@@ -130,9 +153,10 @@ public final class SharedRing: @unchecked Sendable {
 
     /// Empties the ring for every attached process: items committed and not
     /// yet taken are dropped (and counted as discarded), producers waiting
-    /// in `reserve` or about to commit get `.ringReset`, and ordered reading
-    /// starts again at the next item of lane 0. Leases already handed out
-    /// stay valid until released.
+    /// in `reserve` or about to commit get `.ringReset`, finished lanes are
+    /// reopened (free for new producers: a new stream begins), and ordered
+    /// reading starts again at the next item of lane 0. Leases already
+    /// handed out stay valid until released.
     public func reset() {
         memory.epoch.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
         let slots = UInt64(slotsPerLane)
@@ -150,6 +174,10 @@ public final class SharedRing: @unchecked Sendable {
                 }
             }
             words.orderBase.pointee.store(words.tail.pointee.load(ordering: .acquiring), ordering: .releasing)
+            let owner = words.owner.pointee.load(ordering: .acquiring)
+            if owner & PeerIdentity.finishedBit != 0 {
+                _ = words.owner.pointee.compareExchange(expected: owner, desired: 0, ordering: .acquiringAndReleasing)
+            }
         }
         memory.orderTicket.pointee.store(0, ordering: .sequentiallyConsistent)
         memory.dataEvent.wakeAll()

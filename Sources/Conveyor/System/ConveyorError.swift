@@ -22,11 +22,14 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
     case schemaMismatch(expected: String, found: String)
     /// An attached segment is truncated or holds impossible values.
     case corruptSegment(String)
+    /// Another process shrank a segment's file under this process's mapping:
+    /// its contents are lost (this process sees zeros there, and does not crash).
+    case segmentTruncated(segment: String)
     /// An item's field is longer than the field's maximum; nothing was published.
     case itemTooLarge(field: String, length: Int, maximum: Int)
     /// A producer process died. `status` says how (signal or exit code).
     case producerDied(pid: Int32, lane: Int, status: String)
-    /// A producer is alive but did not produce within the timeout.
+    /// A producer is stopped (state T: SIGSTOP, SIGTSTP) and did not produce within the timeout.
     case producerStalled(pid: Int32, lane: Int, waited: Duration)
     /// Every consumer of a ring is gone; a producer would wait forever.
     case consumerGone(String)
@@ -70,6 +73,9 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
                 + "attach with the schema the ring was created with"
         case let .corruptSegment(detail):
             return "the segment is corrupt: \(detail); recreate it"
+        case let .segmentTruncated(segment):
+            return "the shared segment \(segment) was shrunk (truncated) by another process while this one used it; "
+                + "its contents are lost, so this ring cannot go on: create a new one, and let only its peers write its file"
         case let .itemTooLarge(field, length, maximum):
             return "field '\(field)' holds \(length) rows but its maximum is \(maximum); nothing was published; "
                 + "split the item or create the ring with a larger maximum"
@@ -77,8 +83,8 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
             return "the producer on lane \(lane) (pid \(pid)) died: \(status); "
                 + "its committed items were delivered, its unfinished one was dropped; a new producer may claim the lane"
         case let .producerStalled(pid, lane, waited):
-            return "the producer on lane \(lane) (pid \(pid)) is alive but produced nothing for \(waited.conveyorFormatted); "
-                + "it may be stopped (SIGSTOP) or stuck"
+            return "the producer on lane \(lane) (pid \(pid)) is alive but stopped (SIGSTOP or SIGTSTP) and produced "
+                + "nothing for \(waited.conveyorFormatted); continue it (SIGCONT) or end it"
         case let .consumerGone(detail):
             return "no consumer is attached any more (\(detail)); a producer would wait forever, so it stopped"
         case .ringReset:

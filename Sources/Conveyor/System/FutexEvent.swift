@@ -84,20 +84,64 @@ struct FutexEvent: @unchecked Sendable {
                 sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
                 return ready
             }
-            var timeout = sleepSlice
-            if let deadline {
-                let remaining = deadline.remainingNanoseconds
-                if remaining <= 0 {
-                    sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
-                    return nil
-                }
-                timeout = Swift.min(timeout ?? remaining, remaining)
+            guard case let .upTo(timeout) = FutexEvent.sleepLength(sleepSlice, until: deadline) else {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                return nil
             }
             _ = SystemCalls.futexWait(futexWord, expected: key, timeoutNanoseconds: timeout, shared: shared)
             sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
             if let result = try attempt() { return result }
             if let deadline, deadline.hasPassed { return nil }
         }
+    }
+
+    /// Sleeps until `attempt` returns a value, with no polling: between
+    /// attempts it sleeps on the sequence and, with a `watcher`, on the
+    /// watcher's alarm too (bumped when a watched process dies), so it wakes
+    /// for a notification or a death. `sleepLimit` is asked before each
+    /// sleep for its longest length (nil: until woken); it is for waits with
+    /// a time-based rule of their own (a grace period) or no watcher.
+    /// Returns nil once `deadline` passes.
+    func wait<Result>(
+        deadline: Deadline?, watcher: PeerWatcher?, sleepLimit: () -> Int64?, _ attempt: () -> Result?
+    ) -> Result? {
+        while true {
+            let key = sequence.pointee.load(ordering: .acquiring)
+            let alarmKey = watcher?.alarmValue ?? 0
+            sleepers.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            if let ready = attempt() {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                return ready
+            }
+            guard case let .upTo(timeout) = FutexEvent.sleepLength(sleepLimit(), until: deadline) else {
+                sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+                return nil
+            }
+            if let watcher {
+                _ = SystemCalls.futexWaitEither(futexWord, expected: key, or: watcher.alarm, expected: alarmKey,
+                                                timeoutNanoseconds: timeout)
+            } else {
+                _ = SystemCalls.futexWait(futexWord, expected: key, timeoutNanoseconds: timeout, shared: shared)
+            }
+            sleepers.pointee.wrappingSubtract(1, ordering: .relaxed)
+        }
+    }
+
+    /// How long a sleep may last.
+    @usableFromInline
+    enum SleepLength {
+        /// The deadline has passed: do not sleep.
+        case passed
+        /// At most this many nanoseconds (nil: until woken).
+        case upTo(Int64?)
+    }
+
+    /// `limit` (nil: none), cut to what is left before `deadline` (nil: none).
+    @inlinable
+    static func sleepLength(_ limit: Int64?, until deadline: Deadline?) -> SleepLength {
+        guard let deadline else { return .upTo(limit) }
+        let remaining = deadline.remainingNanoseconds
+        return remaining <= 0 ? .passed : .upTo(Swift.min(limit ?? remaining, remaining))
     }
 
     @usableFromInline

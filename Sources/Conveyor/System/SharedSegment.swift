@@ -19,6 +19,8 @@ struct SharedSegment: ~Copyable {
     let name: String?
     /// Whether closing unlinks the name (the creator's duty).
     private let unlinksName: Bool
+    /// Catches the file being shrunk under the mapping (unless its size is sealed).
+    let sizeGuard: SegmentGuard
 
     private init(base: UnsafeMutableRawPointer, size: Int, descriptor: Int32, name: String?, unlinksName: Bool) {
         self.base = base
@@ -26,14 +28,20 @@ struct SharedSegment: ~Copyable {
         self.descriptor = descriptor
         self.name = name
         self.unlinksName = unlinksName
+        self.sizeGuard = SegmentGuard(base: base, size: size, descriptor: descriptor)
     }
+
+    /// Whether another process shrank the file under this mapping: its pages
+    /// now hold private zeros and the segment's contents are lost.
+    var truncated: Bool { sizeGuard.truncated }
+
+    /// How errors name the segment.
+    var displayName: String { name.map { "/dev/shm/\($0)" } ?? "memfd (descriptor \(descriptor))" }
 
     /// A new anonymous segment of `size` bytes, reserved and zero-filled.
     static func createAnonymous(size: Int, label: String) throws(ConveyorError) -> SharedSegment {
         let descriptor = try SystemCalls.memfdCreate(label)
-        let segment = try sizeAndMap(descriptor, size: size, name: nil, path: "memfd (\(label))")
-        try SystemCalls.sealSize(segment.descriptor)
-        return segment
+        return try sizeAndMap(descriptor, size: size, name: nil, path: "memfd (\(label))", seal: true)
     }
 
     /// A new named segment of `size` bytes (mode 0600, created exclusively),
@@ -49,13 +57,15 @@ struct SharedSegment: ~Copyable {
         }
     }
 
+    /// Sizes and reserves the new file, seals its size when `seal` (a memfd), and maps it.
     private static func sizeAndMap(
-        _ descriptor: Int32, size: Int, name: String?, path: String
+        _ descriptor: Int32, size: Int, name: String?, path: String, seal: Bool = false
     ) throws(ConveyorError) -> SharedSegment {
         do throws(ConveyorError) {
             guard size > 0 else { throw ConveyorError.invalidArgument("a segment needs at least one byte") }
             try SystemCalls.truncate(descriptor, size: size)
             try SystemCalls.reserve(descriptor, size: size, path: path)
+            if seal { try SystemCalls.sealSize(descriptor) }
             let base = try SystemCalls.mapShared(descriptor, size: size)
             return SharedSegment(base: base, size: size, descriptor: descriptor, name: name, unlinksName: name != nil)
         } catch {
@@ -64,15 +74,21 @@ struct SharedSegment: ~Copyable {
         }
     }
 
+    /// How much of an existing segment to map, decided from its file size
+    /// and its first bytes (read without mapping, up to the `prefix` asked
+    /// for, fewer if the file is shorter): the caller validates its header
+    /// there and returns the size the header gives.
+    typealias Sizing = (_ fileSize: Int, _ prefix: UnsafeRawBufferPointer) throws(ConveyorError) -> Int
+
     /// Maps the segment behind `descriptor` (which the caller keeps; this
-    /// value holds a duplicate), at its current size.
-    static func attach(descriptor: Int32) throws(ConveyorError) -> SharedSegment {
+    /// value holds a duplicate), `sizing` bytes of it.
+    static func attach(descriptor: Int32, prefix: Int, sizing: Sizing) throws(ConveyorError) -> SharedSegment {
         let own = try SystemCalls.duplicate(descriptor)
-        return try mapExisting(own, name: nil)
+        return try mapExisting(own, name: nil, prefix: prefix, sizing: sizing)
     }
 
-    /// Maps the named segment `name` at its current size.
-    static func attach(name: String) throws(ConveyorError) -> SharedSegment {
+    /// Maps the named segment `name`, `sizing` bytes of it.
+    static func attach(name: String, prefix: Int, sizing: Sizing) throws(ConveyorError) -> SharedSegment {
         try validateName(name)
         let descriptor: Int32
         do {
@@ -81,7 +97,7 @@ struct SharedSegment: ~Copyable {
             throw .unavailable("no shared memory segment named '\(name)' exists in /dev/shm; "
                 + "check the name, or whether its creator already closed it")
         }
-        return try mapExisting(descriptor, name: name)
+        return try mapExisting(descriptor, name: name, prefix: prefix, sizing: sizing)
     }
 
     /// Maps the file at `path` (a segment in /dev/shm, or /proc/PID/fd/N of
@@ -108,10 +124,21 @@ struct SharedSegment: ~Copyable {
         }
     }
 
-    private static func mapExisting(_ descriptor: Int32, name: String?) throws(ConveyorError) -> SharedSegment {
+    /// Reads the file's head, asks `sizing` how much to map (a file may be
+    /// longer than its segment, even sparse and huge), and maps that much.
+    private static func mapExisting(
+        _ descriptor: Int32, name: String?, prefix: Int, sizing: Sizing
+    ) throws(ConveyorError) -> SharedSegment {
         do throws(ConveyorError) {
-            let size = try SystemCalls.fileSize(descriptor)
-            guard size > 0 else { throw ConveyorError.corruptSegment("the segment is empty (0 bytes)") }
+            let fileSize = try SystemCalls.fileSize(descriptor)
+            guard fileSize > 0 else { throw ConveyorError.corruptSegment("the segment is empty (0 bytes)") }
+            let head = UnsafeMutableRawBufferPointer.allocate(byteCount: min(prefix, fileSize), alignment: 16)
+            defer { head.deallocate() }
+            let read = SystemCalls.readPrefix(descriptor, into: head)
+            let size = try sizing(fileSize, UnsafeRawBufferPointer(rebasing: head[..<read]))
+            guard size > 0, size <= fileSize else {
+                throw ConveyorError.corruptSegment("it claims \(size) bytes but the file holds \(fileSize)")
+            }
             let base = try SystemCalls.mapShared(descriptor, size: size)
             return SharedSegment(base: base, size: size, descriptor: descriptor, name: name, unlinksName: false)
         } catch {
@@ -121,6 +148,7 @@ struct SharedSegment: ~Copyable {
     }
 
     deinit {
+        sizeGuard.stop()
         SystemCalls.unmap(base, size: size)
         SystemCalls.close(descriptor)
         if unlinksName, let name, (try? SystemCalls.shmUnlink(name)) != nil {

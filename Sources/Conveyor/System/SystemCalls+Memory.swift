@@ -157,3 +157,65 @@ extension SystemCalls {
         return filled
     }
 }
+
+/// Guarding mappings of files that another process may shrink.
+extension SystemCalls {
+    /// Whether the file's size is sealed (a memfd with F_SEAL_SHRINK): nobody can shrink it.
+    static func isShrinkSealed(_ descriptor: Int32) -> Bool {
+        let seals = cconveyor_file_seals(descriptor)
+        return seals >= 0 && seals & 0x0002 != 0  // F_SEAL_SHRINK (not imported)
+    }
+
+    /// Registers a mapping with the process's SIGBUS guard (see fault_guard.c):
+    /// a fault there maps zero pages over it and sets `flag`. The entry, or
+    /// nil when the guard is full or cannot be installed.
+    static func guardMapping(_ base: UnsafeMutableRawPointer, size: Int,
+                             flag: UnsafeMutablePointer<UInt32>) -> Int32? {
+        let entry = cconveyor_guard_add(base, size, flag)
+        return entry < 0 ? nil : entry
+    }
+
+    /// Unregisters a guard entry (before the mapping is unmapped).
+    static func unguardMapping(_ entry: Int32) {
+        cconveyor_guard_remove(entry)
+    }
+
+    /// Maps private zero pages over `size` bytes at `base` (a mapping whose file was shrunk).
+    static func mapZeros(_ base: UnsafeMutableRawPointer, size: Int) {
+        _ = cconveyor_map_zeros(base, size)
+    }
+
+    /// A new inotify instance (non-blocking, close-on-exec).
+    static func inotifyCreate() throws(ConveyorError) -> Int32 {
+        try retrying("inotify_init1") { inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC)) }
+    }
+
+    /// Watches the file behind `descriptor` for modification (writes and size changes).
+    static func inotifyWatchModification(_ inotify: Int32, descriptor: Int32) throws(ConveyorError) -> Int32 {
+        try retrying("inotify_add_watch") { inotify_add_watch(inotify, "/proc/self/fd/\(descriptor)", UInt32(IN_MODIFY)) }
+    }
+
+    /// Stops an inotify watch.
+    static func inotifyUnwatch(_ inotify: Int32, _ watch: Int32) {
+        _ = inotify_rm_watch(inotify, watch)
+    }
+
+    /// The watch descriptors of the inotify events ready now (none when none is).
+    static func inotifyReadyWatches(_ inotify: Int32) -> [Int32] {
+        var watches: [Int32] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(inotify, $0.baseAddress, $0.count) }
+            if count < 0, cconveyor_errno() == EINTR { continue }
+            guard count > 0 else { return watches }
+            var offset = 0
+            // struct inotify_event: i32 wd, u32 mask, u32 cookie, u32 len, then len bytes of name.
+            while offset + 16 <= count {
+                buffer.withUnsafeBytes { raw in
+                    watches.append(raw.loadUnaligned(fromByteOffset: offset, as: Int32.self))
+                    offset += 16 + Int(raw.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self))
+                }
+            }
+        }
+    }
+}

@@ -59,6 +59,7 @@ struct BenchTable {
         if let p99 = row.p99_us { other.append("p99 \(p99) µs") }
         if let efficiency = row.efficiency { other.append("efficiency \(efficiency)") }
         if let idle = row.idle_cpu_percent { other.append("idle CPU \(idle)%") }
+        if let wakeups = row.idle_wakeups_per_s { other.append("idle wake-ups \(wakeups)/s") }
         let faults = row.corrupt + row.missing + row.duplicated
         if faults > 0 { other.append("FAULTS corrupt \(row.corrupt) missing \(row.missing) duplicated \(row.duplicated)") }
         if let note = row.note { other.append(note) }

@@ -19,6 +19,8 @@ struct BenchRow: Codable, Sendable {
     var efficiency: Double?
     /// CPU share of one core used while idle-waiting, where measured.
     var idle_cpu_percent: Double?
+    /// Wake-ups per second of the idle-waiting thread (its voluntary context switches), where measured.
+    var idle_wakeups_per_s: Double?
     /// Anything else worth reading, such as a speed-up.
     var note: String?
 

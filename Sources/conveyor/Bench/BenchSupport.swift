@@ -21,6 +21,14 @@ enum BenchSupport {
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 
+    /// Times the calling thread went to sleep (getrusage RUSAGE_THREAD
+    /// voluntary context switches): each sleep ends in one wake-up.
+    static func threadSleeps() -> Int {
+        var usage = rusage()
+        getrusage(__rusage_who_t(1), &usage)  // 1 = RUSAGE_THREAD
+        return usage.ru_nvcsw
+    }
+
     /// Runs `body(i)` for i in 0..<count on new threads, waits for all, and
     /// returns their results in order.
     static func onThreads<Result: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) -> Result) -> [Result] {

@@ -161,13 +161,15 @@ extension BenchCatalog {
     static func idleWait() throws -> BenchRow {
         let queue = try BoundedQueue<Int>(capacity: 10)
         let start = BenchSupport.now()
-        let cpuBefore = BenchSupport.threadCPUSeconds()
+        let cpuBefore = BenchSupport.threadCPUSeconds(), sleepsBefore = BenchSupport.threadSleeps()
         _ = try? queue.get(timeout: .seconds(1))
         let cpu = BenchSupport.threadCPUSeconds() - cpuBefore
+        let sleeps = BenchSupport.threadSleeps() - sleepsBefore
         let seconds = BenchSupport.now() - start
         var row = BenchRow(scenario: "idle-wait-queue", impl: "conveyor BoundedQueue.get", items: 0, itemBytes: 0,
                            workers: 0, seconds: seconds)
         row.idle_cpu_percent = (cpu / seconds * 100 * 1000).rounded() / 1000
+        row.idle_wakeups_per_s = (Double(sleeps) / seconds * 10).rounded() / 10
         return row
     }
 }

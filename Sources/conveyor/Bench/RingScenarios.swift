@@ -16,7 +16,7 @@ extension BenchCatalog {
             RingBench.throughput("ring-4m", "the same, 400 items of 4m", floats: 1 << 20, items: 400),
             BenchScenario(name: "ring-latency",
                           summary: "1 producer process pausing 0.5 ms per item → 1 waiting consumer, 2,000 items of 4k; "
-                              + "also the CPU of a consumer waiting 1 s on an empty ring") { quick in
+                              + "also the CPU and wake-ups of a consumer waiting 1 s on an empty ring whose producer lives") { quick in
                 try RingBench.best(quick) { try RingBench.latency() }
             },
             RingBench.throughput("processes-4k", "2 producer processes → 1 consumer, 2,000 items of 4k, through the ring",
@@ -115,19 +115,33 @@ enum RingBench {
         return row
     }
 
-    /// ring-latency, plus the CPU a consumer uses waiting 1 s on an empty ring.
+    /// ring-latency, plus the CPU and wake-ups of a consumer waiting 1 s
+    /// on an empty ring while its producer (a live process) holds its lane.
     static func latency() throws -> BenchRow {
         var row = try run("ring-latency", floats: 1024, items: 2_000, workers: 1, pauseMicroseconds: 500)
         let ring = try SharedRing.create(schema: schema(floats: 1024), lanes: 1, slotsPerLane: slotsPerLane(workers: 1))
         let consumer = try ring.consumer()
-        let cpuBefore = threadCPUSeconds(), wallBefore = monotonicNanoseconds()
+        // A producer process that claims the lane and commits nothing until it is killed.
+        let producer = try ChildProcess.spawn(
+            arguments: ["ring-producer", "--fd", "\(ring.descriptor)", "--lane", "0", "--workers", "1",
+                        "--items", "0", "--floats", "1024", "--hold"],
+            inheriting: [ring.descriptor])
+        defer {
+            try? producer.kill()
+            _ = try? producer.wait(timeout: .seconds(10))
+        }
+        let claimDeadline = monotonicNanoseconds() + 10_000_000_000
+        while ring.info.lanes[0].producerPID == nil, monotonicNanoseconds() < claimDeadline { usleep(1000) }
+        let cpuBefore = BenchSupport.threadCPUSeconds(), sleepsBefore = BenchSupport.threadSleeps()
+        let wallBefore = monotonicNanoseconds()
         do {
             _ = try consumer.next(timeout: .seconds(1))
         } catch ConveyorError.timedOut {
             // Expected: nothing is ever produced.
         }
         let wall = Double(monotonicNanoseconds() - wallBefore) / 1e9
-        row.idle_cpu_percent = ((threadCPUSeconds() - cpuBefore) / wall * 100 * 1000).rounded() / 1000
+        row.idle_cpu_percent = ((BenchSupport.threadCPUSeconds() - cpuBefore) / wall * 100 * 1000).rounded() / 1000
+        row.idle_wakeups_per_s = (Double(BenchSupport.threadSleeps() - sleepsBefore) / wall * 10).rounded() / 10
         return row
     }
 
@@ -135,13 +149,6 @@ enum RingBench {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
-
-    static func threadCPUSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(1), &usage)  // 1 = RUSAGE_THREAD (not imported)
-        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-            + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }
 }
 
@@ -159,11 +166,17 @@ struct RingProducerCommand: ParsableCommand {
     @Option var items: Int
     @Option var floats: Int
     @Option var pauseUs: Int = 0
+    /// Keep the lane after the last item, until killed (a live, idle producer).
+    @Flag var hold = false
 
     func run() throws {
         try ChildProcess.bindLifetimeToParent()
         let ring = try SharedRing.attach(descriptor: fd, expecting: RingBench.schema(floats: floats))
         try produce(ring)
+    }
+
+    private func holdLane(_ producer: RingProducer) -> Never {
+        while true { sleep(60) }
     }
 
     private func produce(_ ring: SharedRing) throws {
@@ -182,5 +195,6 @@ struct RingProducerCommand: ParsableCommand {
             }
             try writer.commit()
         }
+        if hold { holdLane(producer) }
     }
 }

@@ -69,6 +69,8 @@ extension SharedRingTests {
                 #expect(ring.info.consumerPIDs.isEmpty)
                 // It counted itself in consumersEver with FUTEX_WAKE_OP's atomic add.
                 #expect(ring.memory.consumersEver.pointee.load(ordering: .acquiring) == 1)
+                // ...and in consumerChanges, once registering and once leaving.
+                #expect(ring.memory.consumerChanges.pointee.load(ordering: .acquiring) == 2)
 
                 // Python producer -> Swift consumer. The consumer attaches first and waits.
                 let consumer = try HelperProcess(["consume", "--schema", "mixed", "--name", name,
@@ -92,6 +94,25 @@ extension SharedRingTests {
                 // The Python producer released its lane; the head it kept is the lane's.
                 let lane = ring.info.lanes[0]
                 #expect(lane.producerPID == nil && lane.committed == 50 && lane.consumed == 50)
+            }
+        }
+
+        /// The peer ends its stream as FORMAT.md says (the finished bit, then a
+        /// wake): a Swift consumer gets its items, then the end, and no death.
+        @Test func aPythonProducerThatFinishesEndsTheStream() throws {
+            try expectNoLeaks {
+                let ring = try SharedRing.create(schema: mixedSchema(), lanes: 1, slotsPerLane: 4,
+                                                 naming: .named(privateSegmentName()))
+                let consumer = try ring.consumer()
+                let writer = try python(["produce", "--name", ring.name!, "--count", "9", "--finish", "1"])
+                var items = 0
+                while let lease = try consumer.nextItem(timeout: .seconds(30), coldBoot: true) {
+                    #expect(try lease.rows(of: "label") == 1)
+                    items += 1
+                }
+                try expectExit(writer, .exited(0), "Python producer")
+                #expect(items == 9)
+                #expect(ring.info.lanes[0].finished && ring.info.lanes[0].committed == 9)
             }
         }
 

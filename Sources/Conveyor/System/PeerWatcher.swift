@@ -1,0 +1,259 @@
+import Synchronization
+
+/// One thread per process that learns of other processes' deaths without
+/// polling: it holds a pidfd for every process a ring waiter depends on
+/// (producers for consumers, consumers for producers) in one epoll set and
+/// sleeps in `epoll_wait`. When a pidfd turns readable (its process ended)
+/// it marks that process's `Watch` ended, then bumps and wakes `alarm`, a
+/// process-private futex word that every ring waiter sleeps on beside the
+/// ring's shared word (`futex_waitv`). So a waiter sleeps without a timeout
+/// while its peers live, and wakes as soon as one dies. It also watches
+/// mapped files whose size is not sealed (inotify, in the same epoll set)
+/// and raises the alarm when one shrinks under its mapping (`SegmentGuard`).
+///
+/// The thread is started on first use and lives as long as the process
+/// (it holds no resource of any ring). A pidfd stays open while somebody
+/// holds a `Watch` on its process, and is closed with the last hold or
+/// as soon as the process ends.
+final class PeerWatcher: @unchecked Sendable {
+    // @unchecked: `alarmWord` is allocated once, never freed (the watcher
+    // lives as long as the process) and only accessed atomically; the table
+    // is behind a lock; `epoll` is immutable.
+    /// The process's watcher, or nil where epoll, pidfds or futex_waitv are
+    /// missing (old kernels): waiters then re-check their peers in bounded sleeps.
+    static let shared: PeerWatcher? = PeerWatcher()
+
+    /// Whether one watched process has ended (set by the watcher thread).
+    final class EndFlag: Sendable {
+        private let flag = Atomic<Bool>(false)
+        /// True once the process has ended.
+        var isSet: Bool { flag.load(ordering: .acquiring) }
+        fileprivate func set() { flag.store(true, ordering: .releasing) }
+    }
+
+    /// One user's hold on the watch of a process: the process stays watched
+    /// (its pidfd open) while a hold on it lives, and no longer.
+    final class Watch {
+        private let watcher: PeerWatcher
+        private let key: UInt64
+        private let flag: EndFlag
+
+        fileprivate init(watcher: PeerWatcher, key: UInt64, flag: EndFlag) {
+            self.watcher = watcher
+            self.key = key
+            self.flag = flag
+        }
+
+        deinit { watcher.release(key) }
+
+        /// True once the process has ended.
+        var ended: Bool { flag.isSet }
+    }
+
+    private struct Entry {
+        let flag: EndFlag
+        var holds: Int
+        var descriptor: Int32?
+    }
+
+    /// A watch on a mapped file's size: while it lives, the watcher maps
+    /// zeros over the mapping and sets the flag if the file shrinks below it.
+    final class SizeWatch {
+        private let watcher: PeerWatcher
+        fileprivate let token: Int
+
+        fileprivate init(watcher: PeerWatcher, token: Int) {
+            self.watcher = watcher
+            self.token = token
+        }
+
+        deinit { watcher.unwatchSize(token) }
+    }
+
+    private struct SizeEntry {
+        let descriptor: Int32
+        let base: UnsafeMutableRawPointer
+        let size: Int
+        let flag: UnsafeMutablePointer<UInt32>
+        let inotifyWatch: Int32
+    }
+
+    private struct Table {
+        var byKey: [UInt64: Entry] = [:]
+        var byDescriptor: [Int32: UInt64] = [:]
+        var sizes: [Int: SizeEntry] = [:]
+        var nextToken = 0
+    }
+
+    private let epoll: Int32
+    private let inotify: Int32
+    private let table = Locked(Table())
+    private let alarmWord: UnsafeMutablePointer<Atomic<UInt32>>
+
+    private init?() {
+        guard let epoll = try? SystemCalls.epollCreate() else { return nil }
+        // futex_waitv exists since Linux 5.16: probe it with a value that does not match.
+        var probe: UInt32 = 1
+        let supported = withUnsafeMutablePointer(to: &probe) { word in
+            SystemCalls.futexWaitEither(word, expected: 0, or: word, expected: 0, timeoutNanoseconds: 0) != nil
+        }
+        guard supported else {
+            SystemCalls.close(epoll)
+            return nil
+        }
+        guard let inotify = try? SystemCalls.inotifyCreate() else {
+            SystemCalls.close(epoll)
+            return nil
+        }
+        do throws(ConveyorError) {
+            try SystemCalls.epollAdd(epoll, inotify)
+        } catch {
+            SystemCalls.close(inotify)
+            SystemCalls.close(epoll)
+            return nil
+        }
+        self.epoll = epoll
+        self.inotify = inotify
+        alarmWord = .allocate(capacity: 1)
+        alarmWord.initialize(to: Atomic(0))
+        do {
+            try SystemCalls.startDetachedThread { [self] in run() }
+        } catch {
+            SystemCalls.close(epoll)
+            return nil
+        }
+    }
+
+    /// The process-private futex word bumped after every death the watcher sees.
+    var alarm: UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(alarmWord).assumingMemoryBound(to: UInt32.self)
+    }
+
+    /// The alarm's current value: read it before checking a condition, and
+    /// sleep on it with that value.
+    var alarmValue: UInt32 { alarmWord.pointee.load(ordering: .acquiring) }
+
+    /// A hold on the watch of process `pid`, opening a pidfd for it when
+    /// nobody watches `key` yet (`key` names exactly one process, such as
+    /// its pid and start time). `isSameProcess` is asked once the pidfd is
+    /// open, to tell the process meant from a later one that reuses the
+    /// pid: if it says no, the process meant has ended. Nil when no pidfd
+    /// can be had for another reason than the process being gone (no
+    /// descriptors left): the caller then checks the process itself.
+    func watch(pid: Int32, key: UInt64, isSameProcess: () -> Bool) -> Watch? {
+        let flag = table.withLock { table -> EndFlag? in
+            if var entry = table.byKey[key] {
+                entry.holds += 1
+                table.byKey[key] = entry
+                return entry.flag
+            }
+            let flag = EndFlag()
+            var descriptor: Int32?
+            do throws(ConveyorError) {
+                let pidfd = try SystemCalls.pidfdOpen(pid)
+                if isSameProcess() {
+                    do throws(ConveyorError) {
+                        try SystemCalls.epollAdd(epoll, pidfd)
+                    } catch {
+                        SystemCalls.close(pidfd)
+                        return nil
+                    }
+                    descriptor = pidfd
+                    table.byDescriptor[pidfd] = key
+                } else {
+                    SystemCalls.close(pidfd)
+                    flag.set()
+                }
+            } catch .systemCall(_, let code) where code == 3 /* ESRCH */ {
+                flag.set()
+            } catch {
+                return nil
+            }
+            table.byKey[key] = Entry(flag: flag, holds: 1, descriptor: descriptor)
+            return flag
+        }
+        return flag.map { Watch(watcher: self, key: key, flag: $0) }
+    }
+
+    /// Drops one hold on `key`; the last one closes its pidfd.
+    private func release(_ key: UInt64) {
+        table.withLock { table in
+            guard var entry = table.byKey[key] else { return }
+            entry.holds -= 1
+            guard entry.holds == 0 else {
+                table.byKey[key] = entry
+                return
+            }
+            table.byKey[key] = nil
+            if let descriptor = entry.descriptor {
+                table.byDescriptor[descriptor] = nil
+                SystemCalls.epollRemove(epoll, descriptor)
+                SystemCalls.close(descriptor)
+            }
+        }
+    }
+
+    /// Watches the file behind `descriptor`, mapped at `base` for `size`
+    /// bytes: when it shrinks below `size`, the watcher maps zero pages over
+    /// the mapping, stores 1 into `flag` and raises the alarm. Nil when the
+    /// file cannot be watched.
+    func watchSize(descriptor: Int32, base: UnsafeMutableRawPointer, size: Int,
+                   flag: UnsafeMutablePointer<UInt32>) -> SizeWatch? {
+        let token = table.withLock { table -> Int? in
+            guard let watch = try? SystemCalls.inotifyWatchModification(inotify, descriptor: descriptor) else { return nil }
+            let token = table.nextToken
+            table.nextToken += 1
+            table.sizes[token] = SizeEntry(descriptor: descriptor, base: base, size: size, flag: flag, inotifyWatch: watch)
+            return token
+        }
+        return token.map { SizeWatch(watcher: self, token: $0) }
+    }
+
+    private func unwatchSize(_ token: Int) {
+        table.withLock { table in
+            guard let entry = table.sizes.removeValue(forKey: token) else { return }
+            // One inotify watch serves every mapping of the same file: remove it with the last.
+            if !table.sizes.values.contains(where: { $0.inotifyWatch == entry.inotifyWatch }) {
+                SystemCalls.inotifyUnwatch(inotify, entry.inotifyWatch)
+            }
+        }
+    }
+
+    /// After a file changed: every watched mapping whose file is now shorter
+    /// than the mapping gets zero pages and its flag set (table locked).
+    private static func checkSizes(_ table: Table, changed: Set<Int32>) {
+        for entry in table.sizes.values where changed.contains(entry.inotifyWatch) {
+            guard let size = try? SystemCalls.fileSize(entry.descriptor), size < entry.size else { continue }
+            SystemCalls.mapZeros(entry.base, size: entry.size)
+            UnsafeMutableRawPointer(entry.flag).assumingMemoryBound(to: Atomic<UInt32>.self)
+                .pointee.store(1, ordering: .releasing)
+        }
+    }
+
+    /// Wakes every waiter sleeping on the alarm, as a death does.
+    func raiseAlarm() {
+        alarmWord.pointee.wrappingAdd(1, ordering: .releasing)
+        SystemCalls.futexWake(alarm, shared: false)
+    }
+
+    private func run() {
+        while true {
+            guard let ready = try? SystemCalls.epollWait(epoll), !ready.isEmpty else { continue }
+            table.withLock { table in
+                if ready.contains(inotify) {
+                    PeerWatcher.checkSizes(table, changed: Set(SystemCalls.inotifyReadyWatches(inotify)))
+                }
+                for descriptor in ready where descriptor != inotify {
+                    guard let key = table.byDescriptor.removeValue(forKey: descriptor),
+                          var entry = table.byKey[key] else { continue }
+                    entry.flag.set()
+                    entry.descriptor = nil
+                    table.byKey[key] = entry
+                    SystemCalls.epollRemove(epoll, descriptor)
+                    SystemCalls.close(descriptor)
+                }
+            }
+            raiseAlarm()
+        }
+    }
+}
