@@ -119,7 +119,7 @@ extension SharedRingTests {
             var order: [Int] = []
             var checker = ItemChecker()
             while let lease = try consumer.nextItem(timeout: .seconds(30), coldBoot: true) {
-                order.append(try checker.check(lease))
+                order.append(try #require(try checker.check(lease)))
             }
             #expect(order == [0, 100, 1, 101, 2, 102, 103, 104, 105])
             for producer in producers {
