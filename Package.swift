@@ -7,6 +7,8 @@ let package = Package(
     products: [
         .library(name: "Conveyor", targets: ["Conveyor"]),
         .executable(name: "conveyor", targets: ["conveyor"]),
+        // Conveyor for C callers (the Python package loads it): include/conveyor.h.
+        .library(name: "ConveyorC", type: .dynamic, targets: ["ConveyorC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +24,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
+        .target(name: "ConveyorCABI"),
+        .target(name: "ConveyorC", dependencies: ["Conveyor", "ConveyorCABI"]),
         .executableTarget(
             name: "conveyor",
             dependencies: [

@@ -1,0 +1,96 @@
+import Conveyor
+
+/// A loader held by a C caller: the loader, its pump thread and the batch
+/// the caller holds.
+final class LoaderHandle: HandleObject, @unchecked Sendable {
+    static let kind = "loader"
+    let loader: DataLoader<TensorBatch>
+    let schema: Schema
+    private let pump: LoaderPump
+    private var generation = 0
+    private var iterating = false
+    private(set) var lent: LoaderPump.LentBatch?
+
+    /// Starts a loader of the registered description type `typeName`, made from `json`.
+    init(typeName: String, json: String, configuration: LoaderConfiguration, state: LoaderState?) throws(ConveyorError) {
+        guard let type = DatasetRegistry.type(named: typeName) else {
+            throw .invalidArgument("no dataset description type is registered as '\(typeName)'; built in: "
+                + "NumpyDataset, SyntheticImageDataset, DirectoryDataset")
+        }
+        (loader, schema) = try LoaderHandle.make(type, json, configuration, state)
+        pump = try LoaderPump(loader: loader)
+    }
+
+    private static func make<Description: DatasetDescription>(
+        _ type: Description.Type, _ json: String, _ configuration: LoaderConfiguration, _ state: LoaderState?
+    ) throws(ConveyorError) -> (DataLoader<TensorBatch>, Schema) {
+        let description = try CText.decode(type, from: json, "dataset_json (\(Description.typeName))")
+        let schema: Schema
+        do {
+            schema = try description.makeDataset().schema
+        } catch let error as ConveyorError {
+            throw error
+        } catch {
+            throw .invalidArgument("\(Description.typeName) could not make its dataset: \(error)")
+        }
+        return (try DataLoader(describedBy: description, configuration, resumingFrom: state), schema)
+    }
+
+    /// Starts an iteration over the next epoch, abandoning one still going.
+    func beginEpoch() throws(ConveyorError) {
+        generation += 1
+        lent = nil
+        iterating = true
+        try pump.commands.put(.iterate(generation: generation), timeout: .seconds(10))
+    }
+
+    /// The next batch, lent until `release` or the next call; nil at the end.
+    func next(timeout: Duration?) throws(ConveyorError) -> LoaderPump.LentBatch? {
+        guard iterating else {
+            throw .invalidArgument("no iteration is going: call conveyor_loader_begin_epoch first")
+        }
+        try release()
+        while true {
+            let result: LoaderPump.Result?
+            do {
+                result = try pump.results.get(timeout: timeout)
+            } catch .timedOut {
+                throw .timedOut(operation: "waiting for the loader's next batch", after: timeout ?? .zero)
+            }
+            guard let result else { throw .closed("the loader") }
+            guard result.generation == generation else { continue }  // an abandoned iteration's
+            switch result {
+            case let .batch(_, batch):
+                lent = batch
+                return batch
+            case .end:
+                iterating = false
+                return nil
+            case let .failed(_, error):
+                iterating = false
+                throw error
+            }
+        }
+    }
+
+    /// Gives the lent batch back.
+    func release() throws(ConveyorError) {
+        guard lent != nil else { return }
+        lent = nil
+        try pump.commands.put(.release, timeout: .seconds(10))
+    }
+
+    func close() {
+        lent = nil
+        loader.stop()
+        pump.close(waiting: .seconds(10))
+    }
+}
+
+/// `conveyor_loader_describe`'s answer.
+struct LoaderDescription: Encodable {
+    var schema: SchemaDocument
+    var datasetCount: Int
+    var workerProcessIDs: [Int32]
+    var state: LoaderState
+}
