@@ -71,18 +71,37 @@ public func conveyorLoaderRows(
     _ loader: UInt64, _ field: Int32, _ rows: UnsafeMutablePointer<Int64>?, _ capacity: Int64, _ error: CError
 ) -> Int32 {
     abiCall(error) { () throws(ConveyorError) in
-        let handle = try Handles.get(loader, as: LoaderHandle.self)
-        guard let lent = handle.lent else { throw .invalidArgument("no batch is lent: call conveyor_loader_next first") }
+        let lent = try lentBatch(loader)
         guard lent.rows.indices.contains(Int(field)) else {
             throw .invalidArgument("field \(field) does not exist; the batch has \(lent.rows.count) fields")
         }
-        let counts = lent.rows[Int(field)]
-        guard capacity >= counts.count else {
-            throw .invalidArgument("capacity \(capacity) is less than the batch's \(counts.count) samples")
-        }
-        let rows = try required(rows, "rows")
-        for (index, count) in counts.enumerated() { rows[index] = Int64(count) }
+        try give(lent.rows[Int(field)], to: rows, capacity: capacity)
     }
+}
+
+/// `conveyor_loader_indices`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_indices")
+public func conveyorLoaderIndices(
+    _ loader: UInt64, _ indices: UnsafeMutablePointer<Int64>?, _ capacity: Int64, _ error: CError
+) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in try give(lentBatch(loader).indices, to: indices, capacity: capacity) }
+}
+
+/// The batch lent to the caller of `loader`.
+private func lentBatch(_ loader: UInt64) throws(ConveyorError) -> LoaderPump.LentBatch {
+    guard let lent = try Handles.get(loader, as: LoaderHandle.self).lent else {
+        throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
+    }
+    return lent
+}
+
+/// Copies `values` into the caller's array of `capacity` elements.
+private func give(_ values: [Int], to array: UnsafeMutablePointer<Int64>?, capacity: Int64) throws(ConveyorError) {
+    guard capacity >= values.count else {
+        throw .invalidArgument("capacity \(capacity) is less than the batch's \(values.count) samples")
+    }
+    let array = try required(array, "the output array")
+    for (index, value) in values.enumerated() { array[index] = Int64(value) }
 }
 
 /// `conveyor_loader_release`, as include/conveyor.h documents it.

@@ -40,6 +40,7 @@ final class LoaderPump: Sendable {
         var epoch: Int
         var index: Int
         var count: Int
+        var indices: [Int]
         var fields: [UnsafeRawBufferPointer]
         var rows: [[Int]]
     }
@@ -116,7 +117,7 @@ final class LoaderPump: Sendable {
             fields.append((try? view.withUnsafeBytes(of: field.name) { $0 }) ?? UnsafeRawBufferPointer(start: nil, count: 0))
             rows.append((try? view.rows(of: field.name)) ?? [])
         }
-        return LentBatch(epoch: view.epoch, index: view.index, count: view.count, fields: fields, rows: rows)
+        return LentBatch(epoch: view.epoch, index: view.index, count: view.count, indices: Array(view.indices), fields: fields, rows: rows)
     }
 }
 

@@ -8,7 +8,7 @@ struct LoaderRequest: Decodable {
     var dropLast: Bool?
     var workers: WorkersForm?
     var prefetch: Int?
-    var delivery: Delivery?
+    var delivery: String?
     var seed: UInt64?
     var batchTimeoutSeconds: Double?
     var label: String?
@@ -75,9 +75,15 @@ struct LoaderRequest: Decodable {
 
     /// The configuration it asks for.
     func configuration() throws(ConveyorError) -> LoaderConfiguration {
-        LoaderConfiguration(
+        let order: Delivery
+        switch delivery ?? "ordered" {
+        case "ordered": order = .ordered
+        case "unordered": order = .unordered
+        case let other: throw .invalidArgument("delivery '\(other)': use ordered or unordered")
+        }
+        return LoaderConfiguration(
             batchSize: batchSize, sampler: sampler?.sampler ?? .sequential, dropLast: dropLast ?? false,
-            workers: workers?.backend ?? .inline, prefetch: prefetch ?? 2, delivery: delivery ?? .ordered,
+            workers: workers?.backend ?? .inline, prefetch: prefetch ?? 2, delivery: order,
             seed: seed ?? 0, batchTimeout: try batchTimeoutSeconds.flatMap { (seconds) throws(ConveyorError) in try timeout(seconds: seconds) },
             label: label ?? "loader", workerExecutable: workerExecutable)
     }

@@ -24,8 +24,8 @@ from .errors import (  # noqa: F401
 )
 from .schema import DTYPES, Field, make_schema  # noqa: F401
 from .ring import Consumer, Lease, Producer, Reservation, Ring  # noqa: F401
-
-
+from .smqueue import SMQueue  # noqa: F401
+from .loader import DatasetDescription, Loader, NumpyDataset, SyntheticImageDataset  # noqa: F401
 from ._native import library_path  # noqa: F401
 
 __version__ = "0.1.0"

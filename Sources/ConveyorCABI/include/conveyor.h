@@ -169,6 +169,8 @@ int32_t conveyor_loader_next(conveyor_handle loader, double timeout_seconds, int
 /* The rows each sample of the lent batch uses in field `field` (`capacity` >= samples). */
 int32_t conveyor_loader_rows(conveyor_handle loader, int32_t field, int64_t *rows, int64_t capacity,
                              conveyor_error *error);
+/* The dataset indices of the lent batch's samples (`capacity` >= samples). */
+int32_t conveyor_loader_indices(conveyor_handle loader, int64_t *indices, int64_t capacity, conveyor_error *error);
 /* Gives the lent batch back (its slot returns to its worker). */
 int32_t conveyor_loader_release(conveyor_handle loader, conveyor_error *error);
 /* JSON of the loader's state: {"seed", "epoch", "nextBatch"}; resume with it. */
