@@ -28,7 +28,7 @@ public func conveyorLoaderDescribe(_ loader: UInt64, _ json: CJSON, _ error: CEr
         let handle = try Handles.get(loader, as: LoaderHandle.self)
         try CText.give(LoaderDescription(
             schema: SchemaDocument(handle.schema), datasetCount: handle.loader.datasetCount,
-            workerProcessIDs: handle.loader.workerProcessIDs, state: handle.loader.state), json)
+            workerProcessIDs: handle.loader.workerProcessIDs, state: handle.state), json)
     }
 }
 
@@ -113,5 +113,5 @@ public func conveyorLoaderRelease(_ loader: UInt64, _ error: CError) -> Int32 {
 /// `conveyor_loader_state`, as include/conveyor.h documents it.
 @_cdecl("conveyor_loader_state")
 public func conveyorLoaderState(_ loader: UInt64, _ json: CJSON, _ error: CError) -> Int32 {
-    abiCall(error) { () throws(ConveyorError) in try CText.give(Handles.get(loader, as: LoaderHandle.self).loader.state, json) }
+    abiCall(error) { () throws(ConveyorError) in try CText.give(Handles.get(loader, as: LoaderHandle.self).state, json) }
 }

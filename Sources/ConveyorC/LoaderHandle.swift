@@ -80,6 +80,14 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         try pump.commands.put(.release, timeout: .seconds(10))
     }
 
+    /// Where the loader is for the C caller: a lent batch counts as delivered
+    /// (the caller has it), so a resume starts after it.
+    var state: LoaderState {
+        let state = loader.state
+        guard let lent else { return state }
+        return LoaderState(seed: state.seed, epoch: lent.epoch, nextBatch: lent.index + 1)
+    }
+
     func close() {
         lent = nil
         loader.stop()

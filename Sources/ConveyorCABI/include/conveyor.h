@@ -173,7 +173,8 @@ int32_t conveyor_loader_rows(conveyor_handle loader, int32_t field, int64_t *row
 int32_t conveyor_loader_indices(conveyor_handle loader, int64_t *indices, int64_t capacity, conveyor_error *error);
 /* Gives the lent batch back (its slot returns to its worker). */
 int32_t conveyor_loader_release(conveyor_handle loader, conveyor_error *error);
-/* JSON of the loader's state: {"seed", "epoch", "nextBatch"}; resume with it. */
+/* JSON of the loader's state: {"seed", "epoch", "nextBatch"}; resume with it.
+   A lent batch counts as delivered: the state resumes after it. */
 int32_t conveyor_loader_state(conveyor_handle loader, char **json, conveyor_error *error);
 
 #ifdef __cplusplus
