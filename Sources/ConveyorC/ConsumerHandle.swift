@@ -13,32 +13,32 @@ final class ConsumerHandle: HandleObject, @unchecked Sendable {
         init(_ lease: consuming RingLease) { self.lease = consume lease }
     }
 
-    /// One leased item as the C caller sees it.
-    struct Leased {
-        var lease: UInt64
-        var lane: Int
-        var position: UInt64
-        /// Each field's rows and their bytes in the slot.
-        var fields: [(rows: Int, bytes: UnsafeRawBufferPointer)]
+    /// The schema's field count.
+    let fieldCount: Int
+
+    init(_ consumer: RingConsumer) {
+        self.consumer = consumer
+        fieldCount = consumer.ring.schema.fields.count
     }
 
-    init(_ consumer: RingConsumer) { self.consumer = consumer }
-
-    /// Leases the next item.
-    func next(timeout: Duration?, coldBoot: Bool) throws(ConveyorError) -> Leased {
+    /// Leases the next item; for each field, stores where its rows are and
+    /// how many there are (`fields` and `rows` hold `fieldCount` elements).
+    /// Returns the lease's number, lane and position.
+    func next(
+        timeout: Duration?, coldBoot: Bool, fields: UnsafeMutablePointer<UnsafeRawPointer?>,
+        rows: UnsafeMutablePointer<Int64>
+    ) throws(ConveyorError) -> (lease: UInt64, lane: Int, position: UInt64) {
         let lease = try consumer.next(timeout: timeout, coldBoot: coldBoot)
-        var fields: [(rows: Int, bytes: UnsafeRawBufferPointer)] = []
-        for field in lease.schema.fields.indices {
-            let rows = try lease.rows(of: field)
+        for field in 0..<fieldCount {
+            rows[field] = Int64(try lease.rows(of: field))
             // The bytes stay where they are until the lease is released (the slot is the caller's till then).
-            let bytes = try typed { try lease.withUnsafeBytes(of: field) { $0 } }
-            fields.append((rows, bytes))
+            fields[field] = try typed { try lease.withUnsafeBytes(of: field) { $0.baseAddress } }
         }
         let number = nextLease
         nextLease += 1
-        let leased = Leased(lease: number, lane: lease.lane, position: lease.position, fields: fields)
+        let place = (lease: number, lane: lease.lane, position: lease.position)
         leases[number] = LeaseBox(lease)
-        return leased
+        return place
     }
 
     /// Gives lease `number`'s slot back to its producer.

@@ -147,12 +147,9 @@ public func conveyorProducerReserve(
 ) -> Int32 {
     abiCall(error) { () throws(ConveyorError) in
         let handle = try Handles.get(producer, as: ProducerHandle.self)
-        try checkFieldCount(fieldCount, handle.producer.ring.schema)
+        guard Int(fieldCount) == handle.fieldCount else { try checkFieldCount(fieldCount, handle.producer.ring.schema); return }
         let fields = try required(fields, "fields"), capacities = try required(capacities, "capacities")
-        for (index, memory) in try handle.reserve(timeout: timeout(seconds: timeoutSeconds)).enumerated() {
-            fields[index] = memory.baseAddress
-            capacities[index] = UInt64(memory.count)
-        }
+        try handle.reserve(timeout: timeout(seconds: timeoutSeconds), fields: fields, capacities: capacities)
     }
 }
 
@@ -163,7 +160,7 @@ public func conveyorProducerCommit(
 ) -> Int32 {
     abiCall(error) { () throws(ConveyorError) in
         let handle = try Handles.get(producer, as: ProducerHandle.self)
-        try checkFieldCount(fieldCount, handle.producer.ring.schema)
+        guard Int(fieldCount) == handle.fieldCount else { try checkFieldCount(fieldCount, handle.producer.ring.schema); return }
         try handle.commit(rows: rows.map { rows in (0..<Int(fieldCount)).map { Int(rows[$0]) } })
     }
 }
@@ -197,14 +194,11 @@ public func conveyorConsumerNext(
 ) -> Int32 {
     abiCall(error) { () throws(ConveyorError) in
         let handle = try Handles.get(consumer, as: ConsumerHandle.self)
-        try checkFieldCount(fieldCount, handle.consumer.ring.schema)
+        guard Int(fieldCount) == handle.fieldCount else { try checkFieldCount(fieldCount, handle.consumer.ring.schema); return }
         let fields = try required(fields, "fields"), rows = try required(rows, "rows")
         let lease = try required(lease, "lease")
-        let leased = try handle.next(timeout: timeout(seconds: timeoutSeconds), coldBoot: coldBoot != 0)
-        for (index, field) in leased.fields.enumerated() {
-            fields[index] = field.bytes.baseAddress
-            rows[index] = Int64(field.rows)
-        }
+        let leased = try handle.next(
+            timeout: timeout(seconds: timeoutSeconds), coldBoot: coldBoot != 0, fields: fields, rows: rows)
         lease.pointee = leased.lease
         if let place {
             place[0] = Int64(leased.lane)

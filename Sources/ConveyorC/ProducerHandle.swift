@@ -6,18 +6,30 @@ final class ProducerHandle: HandleObject, @unchecked Sendable {
     let producer: RingProducer
     private var writer: RingWriter?
 
-    init(_ producer: RingProducer) { self.producer = producer }
+    /// The schema's fields' dtypes, in order.
+    private let dtypes: [DType]
 
-    /// Reserves a slot; returns each field's memory in it (maximum size).
-    func reserve(timeout: Duration?) throws(ConveyorError) -> [UnsafeMutableRawBufferPointer] {
+    init(_ producer: RingProducer) {
+        self.producer = producer
+        dtypes = producer.ring.schema.fields.map(\.dtype)
+    }
+
+    /// The schema's field count.
+    var fieldCount: Int { dtypes.count }
+
+    /// Reserves a slot; stores each field's memory in it (at its maximum
+    /// size) in `fields` and `capacities` (`fieldCount` elements each).
+    func reserve(
+        timeout: Duration?, fields: UnsafeMutablePointer<UnsafeMutableRawPointer?>, capacities: UnsafeMutablePointer<UInt64>
+    ) throws(ConveyorError) {
         if let stale = writer.take() { stale.discard() }
         let writer = try producer.reserve(timeout: timeout)
-        var fields: [UnsafeMutableRawBufferPointer] = []
-        for (index, field) in producer.ring.schema.fields.enumerated() {
-            fields.append(try ScalarDispatch.fieldMemory(of: writer, field: index, dtype: field.dtype))
+        for (index, dtype) in dtypes.enumerated() {
+            let memory = try ScalarDispatch.fieldMemory(of: writer, field: index, dtype: dtype)
+            fields[index] = memory.baseAddress
+            capacities[index] = UInt64(memory.count)
         }
         self.writer = consume writer
-        return fields
     }
 
     /// Publishes the reserved item with `rows` rows per field (nil: each at its maximum).

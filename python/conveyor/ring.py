@@ -24,12 +24,24 @@ class _Views:
     """NumPy arrays over slot memory, made once per (field, address): a slot
     is always at the same place in this process's mapping of the ring."""
 
-    __slots__ = ("schema", "cache", "writeable")
+    __slots__ = ("schema", "cache", "writeable", "slots")
 
     def __init__(self, schema, writeable):
         self.schema = schema
         self.cache = {}
         self.writeable = writeable
+        self.slots = {}
+
+    def slot(self, addresses):
+        """Every field's full array in the slot whose fields are at ``addresses``
+        (a slot's first field's address names the slot)."""
+        views = self.slots.get(addresses[0])
+        if views is None:
+            views = tuple(self.full(index, addresses[index]) for index in range(len(self.schema)))
+            if len(self.slots) > 4096:
+                self.slots.clear()
+            self.slots[addresses[0]] = views
+        return views
 
     def full(self, field, address):
         key = (field, address)
@@ -37,7 +49,7 @@ class _Views:
         if view is None:
             spec = self.schema[field]
             buffer = (ctypes.c_char * spec.nbytes).from_address(address)
-            view = np.frombuffer(buffer, dtype=spec.numpy_dtype).reshape(spec.shape or (1,))
+            view = np.frombuffer(buffer, dtype=spec.numpy_dtype).reshape(spec.shape)
             if not self.writeable:
                 view.flags.writeable = False
             if len(self.cache) > 4096:
@@ -169,6 +181,7 @@ class Producer:
         self._capacities = (ctypes.c_uint64 * count)()
         self._rows = (ctypes.c_int64 * count)()
         self._error = _native.Error()
+        self._error_ref = ctypes.byref(self._error)
         self._views = _Views(self.schema, writeable=True)
         self._index = {field.name: i for i, field in enumerate(self.schema)}
         handle = _native._u64()
@@ -178,19 +191,17 @@ class Producer:
         self._handle = handle.value
         self.lane = claimed.value
         self._reserve = lib.conveyor_producer_reserve
-        self._commit = lib.conveyor_producer_commit
+        self._commit = _native.fast.conveyor_producer_commit
 
     def reserve(self, timeout=None):
         """Reserves the lane's next slot (waiting while the lane is full, up to
         ``timeout`` seconds) and returns a Reservation: arrays over the slot,
         each field at its maximum rows. Commit it, or use it as a context
         manager (commits on a clean exit, discards on an exception)."""
-        error = self._error
-        code = self._reserve(self._handle_checked(), _seconds(timeout), self._count, self._fields,
-                             self._capacities, ctypes.byref(error))
-        if code:
-            raise _native.exception(error)
-        return Reservation(self)
+        if self._reserve(self._handle_checked(), -1.0 if timeout is None else timeout, self._count, self._fields,
+                         self._capacities, self._error_ref):
+            raise _native.exception(self._error)
+        return Reservation(self, self._views.slot(self._fields))
 
     def put(self, *arrays, timeout=None, **named):
         """Copies one item in and commits it: one array per field, in schema
@@ -245,17 +256,17 @@ class Reservation:
     over the slot at its maximum rows. ``set_rows`` says how many rows a
     field holds (all, unless set); ``commit`` publishes the item."""
 
-    __slots__ = ("_producer", "_rows", "_open")
+    __slots__ = ("_producer", "_rows", "_open", "arrays")
 
-    def __init__(self, producer):
+    def __init__(self, producer, arrays):
         self._producer = producer
         self._rows = None
         self._open = True
+        #: Every field's array over the slot, in schema order.
+        self.arrays = arrays
 
     def __getitem__(self, name):
-        producer = self._producer
-        index = producer._index[name] if isinstance(name, str) else name
-        return producer._views.full(index, producer._fields[index])
+        return self.arrays[self._producer._index[name] if isinstance(name, str) else name]
 
     def set_rows(self, name, rows):
         """The item holds ``rows`` rows of field ``name`` (0 up to its maximum)."""
@@ -268,7 +279,10 @@ class Reservation:
         view = self[index]
         field = self._producer.schema[index]
         data = np.asarray(data)
-        if data.ndim == 0 or not field.shape:
+        if not field.shape:
+            view[...] = data.reshape(())
+            return
+        if data.ndim == 0:
             view[...] = data
             return
         rows = data.shape[0]
@@ -290,9 +304,8 @@ class Reservation:
             rows = producer._rows
             for index, count in enumerate(self._rows):
                 rows[index] = count
-        error = producer._error
-        if producer._commit(producer._handle_checked(), producer._count, rows, ctypes.byref(error)):
-            raise _native.exception(error)
+        if producer._commit(producer._handle_checked(), producer._count, rows, producer._error_ref):
+            raise _native.exception(producer._error)
 
     def discard(self):
         """Gives the slot back unpublished."""
@@ -327,13 +340,17 @@ class Consumer:
         self._lease = ctypes.c_uint64()
         self._place = (ctypes.c_int64 * 2)()
         self._error = _native.Error()
+        self._error_ref = ctypes.byref(self._error)
+        self._lease_ref = ctypes.byref(self._lease)
+        self._shapes = [(bool(field.shape), field.max_rows) for field in self.schema]
+        self._full_rows = bytes((ctypes.c_int64 * count)(*[field.max_rows for field in self.schema]))
         self._views = _Views(self.schema, writeable=False)
         self._index = {field.name: i for i, field in enumerate(self.schema)}
         handle = _native._u64()
         _native.call("conveyor_consumer_open", _native._u64(ring.handle), 1 if ordered else 0, ctypes.byref(handle))
         self._handle = handle.value
         self._next = lib.conveyor_consumer_next
-        self._release = lib.conveyor_consumer_release
+        self._release = _native.fast.conveyor_consumer_release
 
     def next(self, timeout=None, cold_boot=False):
         """Leases the next item, waiting (without polling) up to ``timeout``
@@ -343,16 +360,17 @@ class Consumer:
         TimedOut, CorruptSegment."""
         if self._handle is None:
             raise _native.errors.Closed("the consumer is closed")
-        error = self._error
-        if self._next(self._handle, _seconds(timeout), 1 if cold_boot else 0, self._count, self._fields,
-                      self._rows, ctypes.byref(self._lease), self._place, ctypes.byref(error)):
-            raise _native.exception(error)
-        views = self._views
-        arrays = []
-        for index in range(self._count):
-            view = views.full(index, self._fields[index])
-            rows = self._rows[index]
-            arrays.append(view[:rows] if self.schema[index].shape else (view.reshape(()) if rows else view[:0]))
+        if self._next(self._handle, -1.0 if timeout is None else timeout, 1 if cold_boot else 0, self._count,
+                      self._fields, self._rows, self._lease_ref, self._place, self._error_ref):
+            raise _native.exception(self._error)
+        views = self._views.slot(self._fields)
+        if bytes(self._rows) == self._full_rows:  # every field full: the slot's arrays as they are
+            arrays = views
+        else:
+            rows = self._rows
+            arrays = tuple(
+                view if rows[index] == maximum else (view[:rows[index]] if shaped else view.reshape(1)[:0])
+                for index, (view, (shaped, maximum)) in enumerate(zip(views, self._shapes)))
         return Lease(self, self._lease.value, self._place[0], self._place[1], arrays)
 
     def close(self):
@@ -405,9 +423,8 @@ class Lease:
             consumer = self._consumer
             if consumer._handle is None:
                 return
-            error = consumer._error
-            if consumer._release(consumer._handle, self._number, ctypes.byref(error)):
-                raise _native.exception(error)
+            if consumer._release(consumer._handle, self._number, consumer._error_ref):
+                raise _native.exception(consumer._error)
 
     def __enter__(self):
         return self

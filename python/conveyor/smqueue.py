@@ -9,9 +9,11 @@ The seed's example runs with only its import changed
   seed's ``time_gap`` only scales the timeout: ``get`` gives up after
   ``time_gap * time_out`` seconds and returns ``(None, None)`` as the seed
   does (no limit with ``cold_boot``, as in the seed).
-- No lock is held while copying: each producer process writes its own lane.
-  A queue has ``producers`` lanes (default 8): at most that many processes
-  put into it at once (a lane is freed when its process ends).
+- No lock is held while copying: each producer process writes its own lane
+  of ``queue_size`` slots. A queue has ``producers`` lanes (default 4): at
+  most that many processes put into it at once (a lane is freed when its
+  process ends), and up to ``producers * queue_size`` items wait in it
+  (/dev/shm needs that many items' bytes).
 - A producer that dies does not hang the consumer: ``get`` first returns
   everything it put, then raises ``ProducerDied`` naming its pid and how it
   ended. A producer whose consumer died gets ``ConsumerGone`` instead of
@@ -29,7 +31,6 @@ can be passed to ``multiprocessing`` processes (fork or spawn), which
 attach on first use.
 """
 
-import math
 import multiprocessing.util
 import os
 
@@ -41,13 +42,14 @@ from .ring import Ring
 
 class SMQueue(object):
     """A shared-memory queue of items of ``f_data_size`` float32 and
-    ``i_data_size`` int32 values, holding about ``queue_size`` items."""
+    ``i_data_size`` int32 values; each producer process may have
+    ``queue_size`` items waiting."""
 
-    def __init__(self, queue_size, f_data_size, i_data_size, producers=8):
+    def __init__(self, queue_size, f_data_size, i_data_size, producers=4):
         self.queue_size = int(queue_size)
         self.f_data_size = int(f_data_size)
         self.i_data_size = int(i_data_size)
-        slots = max(2, int(math.ceil(self.queue_size / float(producers))))
+        slots = max(2, self.queue_size)
         schema = [("f", "f32", (self.f_data_size,)), ("i", "i32", (self.i_data_size,))]
         self._ring = Ring.create(schema, lanes=producers, slots=slots, name=True)
         self._name = self._ring.name
