@@ -1,7 +1,7 @@
 """Loads libConveyorC.so (the C interface of include/conveyor.h) with ctypes.
 
 Where the library is looked for, in order:
-1. ``$CONVEYOR_LIBRARY`` (a path to libConveyorC.so);
+1. ``$CONVEYOR_LIBRARY`` (a path to libConveyorC.so): when set, only there;
 2. the copy ``pip install`` put in this package (``conveyor/_lib``);
 3. a repository checkout this package sits in: ``.build/release``, then ``.build/debug``.
 """
@@ -34,9 +34,9 @@ class Error(ctypes.Structure):
 
 def candidates():
     """The paths tried for the library, in order."""
-    paths = []
     if os.environ.get("CONVEYOR_LIBRARY"):
-        paths.append(os.environ["CONVEYOR_LIBRARY"])
+        return [os.environ["CONVEYOR_LIBRARY"]]
+    paths = []
     paths.append(os.path.join(_HERE, "_lib", LIBRARY_NAME))
     for configuration in ("release", "debug"):
         paths.append(os.path.join(_REPOSITORY, ".build", configuration, LIBRARY_NAME))

@@ -104,20 +104,22 @@ def conveyor_torch_npy_dataset(images, labels):
 
 
 class MappedImages:
-    """A map-style PyTorch dataset over the memory-mapped images file (what
-    PyTorch's DataLoader is measured with)."""
+    """A map-style PyTorch dataset over the memory-mapped .npy files (what
+    PyTorch's DataLoader is measured with): (image, label), or the image only."""
 
-    def __init__(self, path):
-        self.path = path
-        self.images = None
+    def __init__(self, images, labels=None):
+        self.paths = (images, labels)
+        self.arrays = None
 
     def __len__(self):
         return 60000
 
     def __getitem__(self, index):
-        if self.images is None:
-            self.images = np.load(self.path, mmap_mode="r")
-        return np.asarray(self.images[index])
+        if self.arrays is None:
+            self.arrays = [np.load(path, mmap_mode="r") if path else None for path in self.paths]
+        images, labels = self.arrays
+        image = np.array(images[index])
+        return image if labels is None else (image, int(labels[index]))
 
 
 def _epoch_samples_per_s(loader, key=None):
@@ -143,17 +145,20 @@ def torch_npy_rows():
             rows.append(dict(scenario="torch-npy", impl=impl, items=samples, item_bytes=28 * 28, workers=workers,
                              seconds=round(seconds, 4), items_per_s=round(samples / seconds, 1),
                              MB_per_s=round(samples * 28 * 28 / seconds / 1e6, 1), corrupt=0, missing=0,
-                             duplicated=0, note="samples/s, batches of 64, shuffled, images only"))
+                             duplicated=0, note="samples/s, batches of 64, shuffled, one epoch after a warm one"))
 
         loader = ConveyorDataLoader(conveyor_torch_npy_dataset(images, labels), batch_size=64, shuffle=True,
                                     num_workers=2, seed=1, timeout=60)
-        row("conveyor.torch (2 worker processes)", 2, *_epoch_samples_per_s(loader, "image"))
+        row("conveyor.torch (2 worker processes, images)", 2, *_epoch_samples_per_s(loader, "image"))
         loader.close()
-        for workers in (0, 2):
-            options = dict(num_workers=workers, persistent_workers=True) if workers else {}
-            loader = torch.utils.data.DataLoader(MappedImages(images), batch_size=64, shuffle=True, **options)
-            row("torch DataLoader (%d workers)" % workers, workers, *_epoch_samples_per_s(loader))
-            del loader
+        for with_labels in (True, False):
+            for workers in (0, 2):
+                options = dict(num_workers=workers, persistent_workers=True) if workers else {}
+                dataset = MappedImages(images, labels if with_labels else None)
+                loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True, **options)
+                row("torch DataLoader (%d workers, %s)" % (workers, "images+labels" if with_labels else "images"),
+                    workers, *_epoch_samples_per_s(loader, 0 if with_labels else None))
+                del loader
     return rows
 
 

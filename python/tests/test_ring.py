@@ -5,6 +5,7 @@ import multiprocessing
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -192,3 +193,13 @@ def test_a_bad_handle_is_an_error_not_a_crash():
     with pytest.raises(conveyor.InvalidArgument, match="NaN"):
         with conveyor.Ring.create(items.SCHEMA) as ring, ring.consumer() as consumer:
             consumer.next(timeout=float("nan"))
+
+
+def test_a_missing_library_says_what_to_run():
+    environment = dict(os.environ, CONVEYOR_LIBRARY="/nonexistent/libConveyorC.so",
+                       PYTHONPATH=os.path.dirname(os.path.dirname(conveyor.__file__)))
+    child = subprocess.run([sys.executable, "-c", "import conveyor"], env=environment, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=60)
+    assert child.returncode != 0
+    assert "LibraryNotFound" in child.stderr
+    assert "swift build -c release --product ConveyorC" in child.stderr
