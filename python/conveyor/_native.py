@@ -156,3 +156,43 @@ def call_json(name, *arguments):
 def encode(text):
     """A str as the C interface's UTF-8, or None."""
     return None if text is None else text.encode("utf-8")
+
+
+class HandleOwner:
+    """Owns one handle of the C interface in the process that opened it:
+    ``close`` (or leaving a ``with`` block, or garbage collection) ends it
+    there, never in a forked child, which only inherited a copy."""
+
+    _handle = None
+    _owner_pid = None
+    #: What the handle is, for "the producer is closed".
+    kind = "object"
+
+    def _own(self, handle):
+        self._handle = handle
+        self._owner_pid = os.getpid()
+
+    def _checked(self):
+        """The handle, or Closed when it was closed."""
+        if self._handle is None:
+            raise errors.Closed("the %s is closed" % self.kind)
+        return self._handle
+
+    def close(self):
+        """Ends the handle (in the process that opened it)."""
+        if self._handle is not None and self._owner_pid == os.getpid():
+            handle, self._handle = self._handle, None
+            call("conveyor_close", _u64(handle))
+        self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -104,13 +104,15 @@ class Batch:
         return list(out)
 
 
-class Loader:
+class Loader(_native.HandleOwner):
     """A Conveyor DataLoader of a dataset description, iterated from Python.
 
     ``workers`` worker processes (``backend="processes"``, the default) or
     threads (``"threads"``) or none (``"inline"``) make the batches; each
     iteration is one epoch, in the same order for any worker count.
     """
+
+    kind = "loader"
 
     def __init__(self, dataset, batch_size, shuffle=False, sampler=None, drop_last=False, workers=2,
                  backend="processes", prefetch=2, ordered=True, seed=0, timeout=None, state=None,
@@ -133,13 +135,11 @@ class Loader:
         if isinstance(backend_json, dict) and "processes" in backend_json:
             configuration["workerExecutable"] = globals()["worker_executable"]() if worker_executable is None \
                 else worker_executable
-        self._pid = os.getpid()
-        self._handle = None
         handle = _native._u64()
         _native.call("conveyor_loader_start", _native.encode(dataset.type_name), _native.encode(dataset.json()),
                      _native.encode(json.dumps(configuration)),
                      None if state is None else _native.encode(json.dumps(_state_json(state))), ctypes.byref(handle))
-        self._handle = handle.value
+        self._own(handle.value)
         description = _native.call_json("conveyor_loader_describe", _native._u64(self._handle))
         self.schema = from_json(description["schema"])
         self.dataset_count = description["datasetCount"]
@@ -157,11 +157,6 @@ class Loader:
         self._views = {}
         self._shapes = [(field.shape, field.numpy_dtype) for field in self.schema]
         self._next = lib.conveyor_loader_next
-
-    def _checked(self):
-        if self._handle is None:
-            raise errors.Closed("the loader is closed")
-        return self._handle
 
     def __iter__(self):
         """One epoch: yields Batches, each valid until the next is asked for."""
@@ -201,22 +196,7 @@ class Loader:
 
     def close(self):
         """Stops the workers (waits for them; kills what does not stop within a second)."""
-        if self._handle is not None and self._pid == os.getpid():
-            handle, self._handle = self._handle, None
-            _native.call("conveyor_close", _native._u64(handle))
-        self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        super().close()
 
 
 def _state_json(state):

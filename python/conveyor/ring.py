@@ -58,7 +58,7 @@ class _Views:
         return view
 
 
-class Ring:
+class Ring(_native.HandleOwner):
     """A ring of typed item slots in shared memory (Conveyor's SharedRing).
 
     ``Ring.create(schema, lanes, slots)`` makes one; other processes attach
@@ -68,9 +68,10 @@ class Ring:
     as its name, so it can be passed to ``multiprocessing`` processes.
     """
 
+    kind = "ring"
+
     def __init__(self, handle):
-        self._handle = handle
-        self._pid = os.getpid()
+        self._own(handle)
         description = _native.call_json("conveyor_ring_describe", _native._u64(handle))
         self.schema = from_json(description["schema"])
         self.lanes = description["lanes"]
@@ -108,9 +109,8 @@ class Ring:
 
     @property
     def handle(self):
-        if self._handle is None:
-            raise _native.errors.Closed("the ring is closed")
-        return self._handle
+        """The C interface's handle of the ring."""
+        return self._checked()
 
     def producer(self, lane=None):
         """Claims a lane (``lane``, or the first free one) and returns its Producer."""
@@ -134,22 +134,7 @@ class Ring:
     def close(self):
         """Lets go of the ring (a named ring's creator unlinks its segment once
         nothing of it is open in this process)."""
-        if self._handle is not None and self._pid == os.getpid():
-            handle, self._handle = self._handle, None
-            _native.call("conveyor_close", _native._u64(handle))
-        self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        super().close()
 
     def __reduce__(self):
         if self.name is None:
@@ -167,14 +152,15 @@ def _attach_named(name, schema):
     return Ring.attach(name=name, schema=schema)
 
 
-class Producer:
+class Producer(_native.HandleOwner):
     """The producer of one lane. ``reserve`` lends a slot to write in place;
     ``put`` copies arrays in. Used by one thread at a time."""
+
+    kind = "producer"
 
     def __init__(self, ring, lane=None):
         self.ring = ring
         self.schema = ring.schema
-        self._pid = os.getpid()
         count = len(self.schema)
         self._count = count
         self._fields = (ctypes.c_void_p * count)()
@@ -188,7 +174,7 @@ class Producer:
         claimed = ctypes.c_int32()
         _native.call("conveyor_producer_open", _native._u64(ring.handle), -1 if lane is None else int(lane),
                      ctypes.byref(handle), ctypes.byref(claimed))
-        self._handle = handle.value
+        self._own(handle.value)
         self.lane = claimed.value
         self._reserve = lib.conveyor_producer_reserve
         self._commit = _native.fast.conveyor_producer_commit
@@ -198,7 +184,7 @@ class Producer:
         ``timeout`` seconds) and returns a Reservation: arrays over the slot,
         each field at its maximum rows. Commit it, or use it as a context
         manager (commits on a clean exit, discards on an exception)."""
-        if self._reserve(self._handle_checked(), -1.0 if timeout is None else timeout, self._count, self._fields,
+        if self._reserve(self._checked(), -1.0 if timeout is None else timeout, self._count, self._fields,
                          self._capacities, self._error_ref):
             raise _native.exception(self._error)
         return Reservation(self, self._views.slot(self._fields))
@@ -226,29 +212,9 @@ class Producer:
             raise
         item.commit()
 
-    def _handle_checked(self):
-        if self._handle is None:
-            raise _native.errors.Closed("the producer is closed")
-        return self._handle
-
     def close(self):
         """Frees the lane (a new producer may claim it)."""
-        if self._handle is not None and self._pid == os.getpid():
-            handle, self._handle = self._handle, None
-            _native.call("conveyor_close", _native._u64(handle))
-        self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        super().close()
 
 
 class Reservation:
@@ -304,14 +270,14 @@ class Reservation:
             rows = producer._rows
             for index, count in enumerate(self._rows):
                 rows[index] = count
-        if producer._commit(producer._handle_checked(), producer._count, rows, producer._error_ref):
+        if producer._commit(producer._checked(), producer._count, rows, producer._error_ref):
             raise _native.exception(producer._error)
 
     def discard(self):
         """Gives the slot back unpublished."""
         if self._open:
             self._open = False
-            _native.call("conveyor_producer_discard", _native._u64(self._producer._handle_checked()))
+            _native.call("conveyor_producer_discard", _native._u64(self._producer._checked()))
 
     def __enter__(self):
         return self
@@ -324,15 +290,16 @@ class Reservation:
             self.discard()
 
 
-class Consumer:
+class Consumer(_native.HandleOwner):
     """A consumer of a ring: ``next`` leases the next item, read in place.
     Several consumers (in any processes) may share a ring; each item goes to
     exactly one. Used by one thread at a time."""
 
+    kind = "consumer"
+
     def __init__(self, ring, ordered=False):
         self.ring = ring
         self.schema = ring.schema
-        self._pid = os.getpid()
         count = len(self.schema)
         self._count = count
         self._fields = (ctypes.c_void_p * count)()
@@ -348,7 +315,7 @@ class Consumer:
         self._index = {field.name: i for i, field in enumerate(self.schema)}
         handle = _native._u64()
         _native.call("conveyor_consumer_open", _native._u64(ring.handle), 1 if ordered else 0, ctypes.byref(handle))
-        self._handle = handle.value
+        self._own(handle.value)
         self._next = lib.conveyor_consumer_next
         self._release = _native.fast.conveyor_consumer_release
 
@@ -358,9 +325,7 @@ class Consumer:
         consumer's first item has no limit. Raises ProducerDied (after that
         producer's committed items were all delivered), ProducerStalled,
         TimedOut, CorruptSegment."""
-        if self._handle is None:
-            raise _native.errors.Closed("the consumer is closed")
-        if self._next(self._handle, -1.0 if timeout is None else timeout, 1 if cold_boot else 0, self._count,
+        if self._next(self._checked(), -1.0 if timeout is None else timeout, 1 if cold_boot else 0, self._count,
                       self._fields, self._rows, self._lease_ref, self._place, self._error_ref):
             raise _native.exception(self._error)
         views = self._views.slot(self._fields)
@@ -375,22 +340,7 @@ class Consumer:
 
     def close(self):
         """Detaches (releasing any lease still held)."""
-        if self._handle is not None and self._pid == os.getpid():
-            handle, self._handle = self._handle, None
-            _native.call("conveyor_close", _native._u64(handle))
-        self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+        super().close()
 
 
 class Lease:
