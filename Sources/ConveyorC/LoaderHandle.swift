@@ -41,6 +41,7 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         generation += 1
         lent = nil
         iterating = true
+        pump.dropPendingResults()
         try pump.commands.put(.iterate(generation: generation), timeout: .seconds(10))
     }
 
@@ -90,8 +91,9 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
 
     func close() {
         lent = nil
+        pump.close()
         loader.stop()
-        pump.close(waiting: .seconds(10))
+        pump.waitUntilFinished(timeout: .seconds(10))
     }
 }
 

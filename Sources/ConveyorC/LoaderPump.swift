@@ -60,11 +60,21 @@ final class LoaderPump: Sendable {
         }
     }
 
-    /// Ends the pump: it leaves a lent batch and its iteration (the loader
-    /// must be stopped too if it waits for a batch). Waits for it up to `timeout`.
-    func close(waiting timeout: Duration) {
+    /// Tells the pump to end: it gives back a lent batch and leaves its
+    /// iteration (stop the loader too, in case it waits for a batch).
+    func close() {
         commands.close()
+        results.close()
+    }
+
+    /// Waits up to `timeout` for the pump's thread to end, after `close()`.
+    func waitUntilFinished(timeout: Duration) {
         _ = try? finished.get(timeout: timeout)
+    }
+
+    /// Drops the results nobody will read (those of abandoned iterations).
+    func dropPendingResults() {
+        while results.tryGet() != nil {}
     }
 
     private static func run(_ loader: DataLoader<TensorBatch>, _ commands: BoundedQueue<Command>,
