@@ -112,10 +112,17 @@ class SMQueue(object):
         return "{}/{}".format(info["depth"], info["capacity"])
 
     def close(self):
-        """Lets go of this process's lane, lease and ring (the creator's close unlinks the segment)."""
+        """Lets go of this process's lane, lease and ring (the creator's close
+        unlinks the segment). Dropping the queue, or the process ending, does it too."""
         local, self._local = self._local, None
         if local is not None and local.pid == os.getpid():
             local.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 def _pad(view, data, what):
