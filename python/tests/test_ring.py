@@ -203,3 +203,30 @@ def test_a_missing_library_says_what_to_run():
     assert child.returncode != 0
     assert "LibraryNotFound" in child.stderr
     assert "swift build -c release --product ConveyorC" in child.stderr
+
+
+def test_a_c_program_uses_the_header(tmp_path):
+    """The header compiles as C, links with the library, and its error struct
+    has the layout the Python binding assumes."""
+    import ctypes
+    import shutil
+    from conveyor import _native
+    compiler = shutil.which("cc") or shutil.which("clang")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    from conftest import REPOSITORY
+    program = str(tmp_path / "peer")
+    library = os.path.dirname(_native.library_path)
+    subprocess.check_call([compiler, "-std=c99", "-Wall", "-Werror", "-o", program,
+                           os.path.join(os.path.dirname(__file__), "peer.c"),
+                           "-I", os.path.join(REPOSITORY, "Sources", "ConveyorCABI", "include"),
+                           "-L", library, "-lConveyorC", "-Wl,-rpath," + library])
+    out = subprocess.run([program], stdout=subprocess.PIPE, universal_newlines=True, timeout=60).stdout
+    Error = _native.Error
+    assert ("layout %d 0 %d %d %d %d %d %d" % (
+        ctypes.sizeof(Error), Error.pid.offset, Error.lane.offset, Error.index.offset, Error.system_errno.offset,
+        Error.status.offset, Error.message.offset)) in out
+    assert "item rows 3 values 7 8 9 capacity 16 lane 0" in out
+    assert "empty code 13 pid-named 1" in out  # ProducerStalled: the producer (this C program) is alive
+    assert "bad handle code 3: invalid argument: handle 12345 is not open" in out
+    assert "abi 1" in out
