@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "conveyor", targets: ["conveyor"]),
         // Conveyor for C callers (the Python package loads it): include/conveyor.h.
         .library(name: "ConveyorC", type: .dynamic, targets: ["ConveyorC"]),
+        // The same, for a package of yours that builds its own library with its datasets in it.
+        .library(name: "ConveyorCInterface", targets: ["ConveyorC", "ConveyorCABI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

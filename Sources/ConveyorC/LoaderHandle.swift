@@ -15,7 +15,8 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
     init(typeName: String, json: String, configuration: LoaderConfiguration, state: LoaderState?) throws(ConveyorError) {
         guard let type = DatasetRegistry.type(named: typeName) else {
             throw .invalidArgument("no dataset description type is registered as '\(typeName)'; built in: "
-                + "NumpyDataset, SyntheticImageDataset, DirectoryDataset")
+                + "NumpyDataset, SyntheticImageDataset, DirectoryDataset; register your own from a library that "
+                + "embeds this interface (conveyor_register_datasets in conveyor.h)")
         }
         (loader, schema) = try LoaderHandle.make(type, json, configuration, state)
         pump = try LoaderPump(loader: loader)

@@ -118,6 +118,13 @@ if lib.conveyor_abi_version() != ABI_VERSION:
         "%s has C interface version %d, this package needs %d; rebuild the library from the same checkout"
         % (library_path, lib.conveyor_abi_version(), ABI_VERSION))
 
+# A library of your own that embeds the interface registers its dataset description types here.
+if hasattr(lib, "conveyor_register_datasets"):
+    lib.conveyor_register_datasets.restype = _i32
+    if lib.conveyor_register_datasets() != 0:
+        raise errors.InvalidArgument("%s: conveyor_register_datasets failed (a type name is taken twice?)"
+                                     % library_path)
+
 
 def exception(error):
     """The Python exception for a filled ``conveyor_error``."""
@@ -158,41 +165,60 @@ def encode(text):
     return None if text is None else text.encode("utf-8")
 
 
-class HandleOwner:
-    """Owns one handle of the C interface in the process that opened it:
-    ``close`` (or leaving a ``with`` block, or garbage collection) ends it
-    there, never in a forked child, which only inherited a copy."""
+class Handle:
+    """One open handle of the C interface, closed when this object goes (or
+    on ``close``), in the process that opened it only: a forked child only
+    inherited a copy. Arrays over memory the handle keeps mapped refer to
+    this object, not to their Python owner, so no reference cycle delays
+    the close."""
 
-    _handle = None
-    _owner_pid = None
-    #: What the handle is, for "the producer is closed".
-    kind = "object"
+    __slots__ = ("value", "pid", "__weakref__")
 
-    def _own(self, handle):
-        self._handle = handle
-        self._owner_pid = os.getpid()
-
-    def _checked(self):
-        """The handle, or Closed when it was closed."""
-        if self._handle is None:
-            raise errors.Closed("the %s is closed" % self.kind)
-        return self._handle
+    def __init__(self, value):
+        self.value = value
+        self.pid = os.getpid()
 
     def close(self):
-        """Ends the handle (in the process that opened it)."""
-        if self._handle is not None and self._owner_pid == os.getpid():
-            handle, self._handle = self._handle, None
-            call("conveyor_close", _u64(handle))
-        self._handle = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        value, self.value = self.value, None
+        if value is not None and self.pid == os.getpid():
+            call("conveyor_close", _u64(value))
 
     def __del__(self):
         try:
             self.close()
         except Exception:
             pass
+
+
+class HandleOwner:
+    """A Python object over one handle (``Handle``): ``close``, or leaving a
+    ``with`` block, or dropping it and every array it gave out, ends it."""
+
+    _life = None
+    #: What the handle is, for "the producer is closed".
+    kind = "object"
+
+    def _own(self, handle):
+        self._life = Handle(handle)
+
+    @property
+    def _handle(self):
+        return None if self._life is None else self._life.value
+
+    def _checked(self):
+        """The handle, or Closed when it was closed."""
+        value = self._handle
+        if value is None:
+            raise errors.Closed("the %s is closed" % self.kind)
+        return value
+
+    def close(self):
+        """Ends the handle (in the process that opened it). Arrays it gave out must not be used after this."""
+        if self._life is not None:
+            self._life.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

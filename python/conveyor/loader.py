@@ -179,6 +179,7 @@ class Loader(_native.HandleOwner):
             if nbytes == 0:
                 return np.zeros((samples,) + shape, dtype)
             buffer = (ctypes.c_char * nbytes).from_address(address)
+            buffer.owner = self._life  # an array keeps the loader's handle, and so the batch memory, alive
             view = np.frombuffer(buffer, dtype=dtype).reshape((samples,) + shape)
             if len(self._views) > 1024:
                 self._views.clear()

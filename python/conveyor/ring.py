@@ -24,10 +24,11 @@ class _Views:
     """NumPy arrays over slot memory, made once per (field, address): a slot
     is always at the same place in this process's mapping of the ring."""
 
-    __slots__ = ("schema", "cache", "writeable", "slots")
+    __slots__ = ("schema", "cache", "writeable", "slots", "owner")
 
     def __init__(self, schema, writeable):
         self.schema = schema
+        self.owner = None  # the producer's or consumer's Handle: it keeps the ring mapped
         self.cache = {}
         self.writeable = writeable
         self.slots = {}
@@ -49,6 +50,9 @@ class _Views:
         if view is None:
             spec = self.schema[field]
             buffer = (ctypes.c_char * spec.nbytes).from_address(address)
+            # An array keeps its producer or consumer (and so the ring's mapping) alive: a view kept too long
+            # shows other items' data, never unmapped memory (unless the owner is closed explicitly).
+            buffer.owner = self.owner
             view = np.frombuffer(buffer, dtype=spec.numpy_dtype).reshape(spec.shape)
             if not self.writeable:
                 view.flags.writeable = False
@@ -175,6 +179,7 @@ class Producer(_native.HandleOwner):
         _native.call("conveyor_producer_open", _native._u64(ring.handle), -1 if lane is None else int(lane),
                      ctypes.byref(handle), ctypes.byref(claimed))
         self._own(handle.value)
+        self._views.owner = self._life
         self.lane = claimed.value
         self._reserve = lib.conveyor_producer_reserve
         self._commit = _native.fast.conveyor_producer_commit
@@ -316,6 +321,7 @@ class Consumer(_native.HandleOwner):
         handle = _native._u64()
         _native.call("conveyor_consumer_open", _native._u64(ring.handle), 1 if ordered else 0, ctypes.byref(handle))
         self._own(handle.value)
+        self._views.owner = self._life
         self._next = lib.conveyor_consumer_next
         self._release = _native.fast.conveyor_consumer_release
 

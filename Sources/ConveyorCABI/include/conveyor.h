@@ -149,6 +149,14 @@ int32_t conveyor_consumer_release(conveyor_handle consumer, uint64_t lease, conv
  * "prefetch", "delivery" ("ordered"|"unordered"), "seed", "batchTimeoutSeconds",
  * "label", "workerExecutable" (the program worker processes run: one whose
  * main calls WorkerProcess.bootstrap, such as the `conveyor` executable).
+ *
+ * Datasets of your own: build a dynamic library of your own package with the
+ * product ConveyorCInterface (this interface) and your description types in
+ * it, exporting `int32_t conveyor_register_datasets(void)` that registers
+ * them (DatasetRegistry.register) and returns 0; a caller (the Python
+ * package does) calls it once after loading. Worker processes then run your
+ * program, whose main calls WorkerProcess.bootstrap(datasets: YourType.self).
+ * python/examples/custom_dataset is such a package.
  * `state_json` (may be NULL): {"seed", "epoch", "nextBatch"} to resume from.
  */
 int32_t conveyor_loader_start(const char *dataset_type, const char *dataset_json, const char *configuration_json,
