@@ -377,9 +377,10 @@ class Lease:
         if self._open:
             self._open = False
             consumer = self._consumer
-            if consumer._handle is None:
-                return
-            if consumer._release(consumer._handle, self._number, consumer._error_ref):
+            handle = consumer._life.value
+            if handle is None:
+                return  # the consumer was closed, which released it
+            if consumer._release(handle, self._number, consumer._error_ref):
                 raise _native.exception(consumer._error)
 
     def __enter__(self):
