@@ -12,11 +12,12 @@ public func conveyorLoaderStart(
 ) -> Int32 {
     abiCall(error) { () throws(ConveyorError) in
         let out = try required(loader, "loader")
-        let configuration = try CText.decode(LoaderRequest.self, configurationJSON, "configuration_json").configuration()
+        let request = try CText.decode(LoaderRequest.self, configurationJSON, "configuration_json")
+        let configuration = try request.configuration()
         let state = try stateJSON.map { (text) throws(ConveyorError) in try CText.decode(LoaderState.self, text, "state_json") }
         let handle = try LoaderHandle(
             typeName: CText.string(datasetType, "dataset_type"), json: CText.string(datasetJSON, "dataset_json"),
-            configuration: configuration, state: state)
+            configuration: configuration, state: state, inPlace: request.inPlace)
         out.pointee = Handles.add(handle)
     }
 }

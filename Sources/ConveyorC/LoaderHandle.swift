@@ -6,20 +6,33 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
     static let kind = "loader"
     let loader: DataLoader<TensorBatch>
     let schema: Schema
-    private let pump: LoaderPump
+    /// Lends batches in place (nil: batches are copied out on the caller's thread).
+    private let pump: LoaderPump?
+    /// The iteration when batches are copied out, and the batch the caller holds.
+    private var copying: DataLoader<TensorBatch>.BatchIterator?
+    private var held: TensorBatch?
     private var generation = 0
     private var iterating = false
     private(set) var lent: LoaderPump.LentBatch?
 
     /// Starts a loader of the registered description type `typeName`, made from `json`.
-    init(typeName: String, json: String, configuration: LoaderConfiguration, state: LoaderState?) throws(ConveyorError) {
+    /// Batches up to this size are copied out of their slot on the caller's
+    /// thread (a few microseconds); larger ones are lent in place through the
+    /// pump thread, whose two hand-offs per batch cost more than copying a small batch.
+    static let largestCopiedBatch = 256 * 1024
+
+    /// `inPlace` nil picks by the batch's size (see `largestCopiedBatch`).
+    init(
+        typeName: String, json: String, configuration: LoaderConfiguration, state: LoaderState?, inPlace: Bool?
+    ) throws(ConveyorError) {
         guard let type = DatasetRegistry.type(named: typeName) else {
             throw .invalidArgument("no dataset description type is registered as '\(typeName)'; built in: "
                 + "NumpyDataset, SyntheticImageDataset, DirectoryDataset; register your own from a library that "
                 + "embeds this interface (conveyor_register_datasets in conveyor.h)")
         }
         (loader, schema) = try LoaderHandle.make(type, json, configuration, state)
-        pump = try LoaderPump(loader: loader)
+        let large = schema.maxBytes * max(1, configuration.batchSize) > LoaderHandle.largestCopiedBatch
+        pump = inPlace ?? large ? try LoaderPump(loader: loader) : nil
     }
 
     private static func make<Description: DatasetDescription>(
@@ -42,6 +55,11 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         generation += 1
         lent = nil
         iterating = true
+        guard let pump else {
+            held = nil
+            copying = loader.makeBatchIterator()
+            return
+        }
         pump.dropPendingResults()
         try pump.commands.put(.iterate(generation: generation), timeout: .seconds(10))
     }
@@ -52,6 +70,7 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
             throw .invalidArgument("no iteration is going: call conveyor_loader_begin_epoch first")
         }
         try release()
+        guard let pump else { return try nextCopied() }
         while true {
             let result: LoaderPump.Result?
             do {
@@ -75,11 +94,30 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         }
     }
 
+    /// The next batch copied out of its slot on this thread (waiting up to the
+    /// configuration's `batchTimeout`); nil at the end.
+    private func nextCopied() throws(ConveyorError) -> LoaderPump.LentBatch? {
+        guard var batches = copying, let batch = try batches.next() else {
+            iterating = false
+            copying = nil
+            return nil
+        }
+        copying = batches
+        held = batch
+        // The arrays stay where they are while `held` keeps the batch unchanged.
+        let fields = batch.tensors.map { tensor in tensor.bytes.withUnsafeBytes { UnsafeRawBufferPointer($0) } }
+        lent = LoaderPump.LentBatch(
+            epoch: batch.epoch, index: batch.index, count: batch.count, indices: batch.indices, fields: fields,
+            rows: batch.rows)
+        return lent
+    }
+
     /// Gives the lent batch back.
     func release() throws(ConveyorError) {
         guard lent != nil else { return }
         lent = nil
-        try pump.commands.put(.release, timeout: .seconds(10))
+        held = nil
+        try pump?.commands.put(.release, timeout: .seconds(10))
     }
 
     /// Where the loader is for the C caller: a lent batch counts as delivered
@@ -92,9 +130,11 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
 
     func close() {
         lent = nil
-        pump.close()
+        held = nil
+        copying = nil
+        pump?.close()
         loader.stop()
-        pump.waitUntilFinished(timeout: .seconds(10))
+        pump?.waitUntilFinished(timeout: .seconds(10))
     }
 }
 

@@ -13,6 +13,9 @@ struct LoaderRequest: Decodable {
     var batchTimeoutSeconds: Double?
     var label: String?
     var workerExecutable: String?
+    /// Lend batches where their workers wrote them (true), or copy each out
+    /// (false); nil: by the batch's size.
+    var inPlace: Bool?
 
     /// "sequential", "shuffled", {"indices": [...]} or {"distributed": {...}}.
     struct SamplerForm: Decodable {

@@ -11,6 +11,7 @@ DataLoader over the same file.
 import json
 import multiprocessing
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -122,6 +123,15 @@ class MappedImages:
         return image if labels is None else (image, int(labels[index]))
 
 
+def swift_reference():
+    """The Swift program that runs torch-npy's loader without Python: $CONVEYOR_SWIFT_REFERENCE, or
+    python/examples/custom_dataset's loader-epoch when built (swift build -c release there)."""
+    path = os.environ.get("CONVEYOR_SWIFT_REFERENCE") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "custom_dataset", ".build",
+        "release", "loader-epoch")
+    return path if os.path.exists(path) else None
+
+
 def _epoch_samples_per_s(loader, key=None):
     for _ in loader:  # the warm epoch
         pass
@@ -151,6 +161,14 @@ def torch_npy_rows():
                                     num_workers=2, seed=1, timeout=60)
         row("conveyor.torch (2 worker processes, images)", 2, *_epoch_samples_per_s(loader, "image"))
         loader.close()
+        swift = swift_reference()
+        if swift:
+            # The same loader consumed in place from Swift (python/examples/custom_dataset's loader-epoch).
+            out = subprocess.run([swift, images], stdout=subprocess.PIPE, universal_newlines=True, timeout=300)
+            fields = dict(zip(out.stdout.split()[0::2], out.stdout.split()[1::2]))
+            if out.returncode == 0 and "samples" in fields:
+                row("conveyor DataLoader from Swift (2 worker processes, images)", 2, int(fields["samples"]),
+                    float(fields["seconds"]))
         for with_labels in (True, False):
             for workers in (0, 2):
                 options = dict(num_workers=workers, persistent_workers=True) if workers else {}

@@ -110,13 +110,17 @@ class Loader(_native.HandleOwner):
     ``workers`` worker processes (``backend="processes"``, the default) or
     threads (``"threads"``) or none (``"inline"``) make the batches; each
     iteration is one epoch, in the same order for any worker count.
+    ``in_place`` True lends each batch where its worker wrote it; False
+    copies it out of the slot first (cheaper for small batches: no thread
+    hand-off); None (the default): copied up to 256 KiB a batch. Either way a
+    batch's arrays are valid until the next batch.
     """
 
     kind = "loader"
 
     def __init__(self, dataset, batch_size, shuffle=False, sampler=None, drop_last=False, workers=2,
                  backend="processes", prefetch=2, ordered=True, seed=0, timeout=None, state=None,
-                 worker_executable=None, label="python"):
+                 worker_executable=None, label="python", in_place=None):
         if sampler is None:
             sampler = "shuffled" if shuffle else "sequential"
         if backend == "inline" or workers == 0:
@@ -130,6 +134,8 @@ class Loader(_native.HandleOwner):
             "prefetch": int(prefetch), "delivery": "ordered" if ordered else "unordered", "seed": int(seed),
             "label": label,
         }
+        if in_place is not None:
+            configuration["inPlace"] = bool(in_place)
         if timeout is not None:
             configuration["batchTimeoutSeconds"] = float(timeout)
         if isinstance(backend_json, dict) and "processes" in backend_json:

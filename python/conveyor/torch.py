@@ -13,9 +13,10 @@ processes (Swift programs: no GIL, no pickling) through shared memory.
     loader.load_state_dict(checkpoint["loader"])   # the next iteration gives the batches that came next
 
 Each batch is a dict of tensors, one per field. With ``copy=False`` (the
-default) a tensor is ``torch.from_numpy`` over the shared-memory slot its
-worker wrote: valid until the next batch is asked for (copy what you keep,
-or pass ``copy=True``). Only this module imports torch.
+default) a tensor is ``torch.from_numpy`` over the batch's memory (the
+shared-memory slot its worker wrote, or, for batches up to 256 KiB, the
+library's copy of it; see ``in_place``): valid until the next batch is asked
+for (copy what you keep, or pass ``copy=True``). Only this module imports torch.
 """
 
 import torch
@@ -35,14 +36,15 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, num_workers=2, prefetch_factor=2,
-                 seed=0, timeout=None, copy=False, worker_executable=None, sampler=None):
+                 seed=0, timeout=None, copy=False, worker_executable=None, sampler=None, in_place=None):
         self.dataset = dataset
         self.batch_size = batch_size
         self.copy = copy
         self._options = dict(
             batch_size=batch_size, shuffle=shuffle, sampler=sampler, drop_last=drop_last, workers=num_workers,
             backend="processes" if num_workers > 0 else "inline", prefetch=prefetch_factor, seed=seed,
-            timeout=timeout if timeout else None, worker_executable=worker_executable, label="torch")
+            timeout=timeout if timeout else None, worker_executable=worker_executable, label="torch",
+            in_place=in_place)
         self._loader = None
         self._resume = None
         self._tensors = {}

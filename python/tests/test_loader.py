@@ -37,10 +37,11 @@ def test_samplers_and_rows(tmp_path):
     assert np.array_equal(batches[0][1], data[[9, 0, 5]]) and batches[0][2] == [4, 4, 4]
 
 
-def test_closing_mid_epoch_returns_promptly():
+@pytest.mark.parametrize("in_place", [False, True])
+def test_closing_mid_epoch_returns_promptly(in_place):
     slow = conveyor.SyntheticImageDataset(count=10_000, height=4, width=4, sleep_ns_per_sample=50_000_000)
     for lent in (True, False):
-        loader = conveyor.Loader(slow, batch_size=4, workers=2, timeout=60)
+        loader = conveyor.Loader(slow, batch_size=4, workers=2, timeout=60, in_place=in_place)
         batches = iter(loader)
         if lent:
             next(batches)  # a batch lent to Python, its worker busy with the next

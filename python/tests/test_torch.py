@@ -30,9 +30,9 @@ def swift_batches(path, epochs, **options):
 def test_same_batches_same_order_as_the_swift_loader(images):
     path, data = images
     expected = swift_batches(path, 2, batch_size=64, shuffle=True, seed=11)
-    for workers in (1, 2):
+    for workers, in_place in ((1, None), (2, None), (2, True)):
         loader = DataLoader(conveyor.NumpyDataset(path, field="image"), batch_size=64, shuffle=True, seed=11,
-                            num_workers=workers, timeout=60)
+                            num_workers=workers, timeout=60, in_place=in_place)
         assert len(loader) == 16
         for epoch in range(2):
             got = [batch["image"].clone() for batch in loader]
@@ -46,10 +46,12 @@ def test_same_batches_same_order_as_the_swift_loader(images):
     assert sorted(i for indices, _ in expected[0] for i in indices) == list(range(1000))
 
 
-def test_resume_gives_the_uninterrupted_batches(images):
+@pytest.mark.parametrize("in_place", [False, True])
+def test_resume_gives_the_uninterrupted_batches(images, in_place):
     path, _ = images
     expected = swift_batches(path, 2, batch_size=50, shuffle=True, seed=3)
-    first = DataLoader(conveyor.NumpyDataset(path, field="image"), batch_size=50, shuffle=True, seed=3, num_workers=2)
+    first = DataLoader(conveyor.NumpyDataset(path, field="image"), batch_size=50, shuffle=True, seed=3, num_workers=2,
+                       in_place=in_place)
     batches = iter(first)
     taken = [next(batches)["image"].clone() for _ in range(7)]
     state = first.state_dict()
@@ -58,7 +60,7 @@ def test_resume_gives_the_uninterrupted_batches(images):
     first.close()
 
     resumed = DataLoader(conveyor.NumpyDataset(path, field="image"), batch_size=50, shuffle=True, seed=0,
-                         num_workers=2)
+                         num_workers=2, in_place=in_place)
     resumed.load_state_dict(state)
     rest = [batch["image"].clone() for batch in resumed]
     following = [batch["image"].clone() for batch in resumed]

@@ -148,7 +148,11 @@ int32_t conveyor_consumer_release(conveyor_handle consumer, uint64_t lease, conv
  * "dropLast", "workers" ("inline", {"threads": n}, {"processes": n}),
  * "prefetch", "delivery" ("ordered"|"unordered"), "seed", "batchTimeoutSeconds",
  * "label", "workerExecutable" (the program worker processes run: one whose
- * main calls WorkerProcess.bootstrap, such as the `conveyor` executable).
+ * main calls WorkerProcess.bootstrap, such as the `conveyor` executable),
+ * "inPlace": true lends each batch where its worker wrote it (a thread of the
+ * library hands it over: two thread wake-ups per batch), false copies it out
+ * of its slot on the caller's thread (cheaper for small batches); absent:
+ * copied up to 256 KiB a batch, in place above.
  *
  * Datasets of your own: build a dynamic library of your own package with the
  * product ConveyorCInterface (this interface) and your description types in
@@ -166,8 +170,8 @@ int32_t conveyor_loader_describe(conveyor_handle loader, char **json, conveyor_e
 /* Starts an iteration over one epoch (the next one, or the resumed one);
    an iteration still going is abandoned. */
 int32_t conveyor_loader_begin_epoch(conveyor_handle loader, conveyor_error *error);
-/* The iteration's next batch, lent in place until conveyor_loader_release
-   (or the next call, which releases it): `fields[i]` points at field i's
+/* The iteration's next batch, lent (in place, or its copy) until
+   conveyor_loader_release (or the next call, which releases it): `fields[i]` points at field i's
    bytes ([samples] + shape, row-major) and `byte_counts[i]` is their size;
    `batch[0..2]` = epoch, index in the epoch, samples. `*has_batch` is 0 at
    the epoch's end. An error (a failed sample, a dead worker) ends the epoch. */

@@ -15,6 +15,8 @@ let package = Package(
     products: [
         .library(name: "SquaresConveyor", type: .dynamic, targets: ["SquaresDataset"]),
         .executable(name: "squares-workers", targets: ["squares-workers"]),
+        // The Swift side of `python -m conveyor.bench torch-npy`.
+        .executable(name: "loader-epoch", targets: ["loader-epoch"]),
     ],
     dependencies: [.package(path: conveyor.path)],
     targets: [
@@ -23,6 +25,7 @@ let package = Package(
             .product(name: "ConveyorCInterface", package: conveyorPackage),
         ]),
         .executableTarget(name: "squares-workers", dependencies: ["SquaresDataset"]),
+        .executableTarget(name: "loader-epoch", dependencies: [.product(name: "Conveyor", package: conveyorPackage)]),
     ],
     swiftLanguageModes: [.v6]
 )
