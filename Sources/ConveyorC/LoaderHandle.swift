@@ -6,11 +6,11 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
     static let kind = "loader"
     let loader: DataLoader<TensorBatch>
     let schema: Schema
-    /// Lends batches in place (nil: batches are copied out on the caller's thread).
+    /// Lends batches in place (nil: batches are copied out on the caller's thread, by `copier`).
     private let pump: LoaderPump?
-    /// The iteration when batches are copied out, and the batch the caller holds.
+    private let copier: BatchCopier?
+    /// The iteration when batches are copied out.
     private var copying: DataLoader<TensorBatch>.BatchIterator?
-    private var held: TensorBatch?
     private var generation = 0
     private var iterating = false
     private(set) var lent: LoaderPump.LentBatch?
@@ -33,6 +33,7 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         (loader, schema) = try LoaderHandle.make(type, json, configuration, state)
         let large = schema.maxBytes * max(1, configuration.batchSize) > LoaderHandle.largestCopiedBatch
         pump = inPlace ?? large ? try LoaderPump(loader: loader) : nil
+        copier = pump == nil ? BatchCopier(schema: schema, batchSize: max(1, configuration.batchSize)) : nil
     }
 
     private static func make<Description: DatasetDescription>(
@@ -56,7 +57,6 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         lent = nil
         iterating = true
         guard let pump else {
-            held = nil
             copying = loader.makeBatchIterator()
             return
         }
@@ -97,26 +97,29 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
     /// The next batch copied out of its slot on this thread (waiting up to the
     /// configuration's `batchTimeout`); nil at the end.
     private func nextCopied() throws(ConveyorError) -> LoaderPump.LentBatch? {
-        guard var batches = copying, let batch = try batches.next() else {
+        guard var batches = copying, let copier else { return nil }
+        let copied: LoaderPump.LentBatch?
+        do {
+            copied = try batches.next(inPlace: { view in try copier.copy(view) })
+        } catch {
+            iterating = false
+            copying = nil
+            throw error as? ConveyorError ?? .sourceFailed(index: nil, worker: nil, message: "\(error)")
+        }
+        guard let copied else {
             iterating = false
             copying = nil
             return nil
         }
         copying = batches
-        held = batch
-        // The arrays stay where they are while `held` keeps the batch unchanged.
-        let fields = batch.tensors.map { tensor in tensor.bytes.withUnsafeBytes { UnsafeRawBufferPointer($0) } }
-        lent = LoaderPump.LentBatch(
-            epoch: batch.epoch, index: batch.index, count: batch.count, indices: batch.indices, fields: fields,
-            rows: batch.rows)
-        return lent
+        lent = copied
+        return copied
     }
 
     /// Gives the lent batch back.
     func release() throws(ConveyorError) {
         guard lent != nil else { return }
         lent = nil
-        held = nil
         try pump?.commands.put(.release, timeout: .seconds(10))
     }
 
@@ -130,7 +133,6 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
 
     func close() {
         lent = nil
-        held = nil
         copying = nil
         pump?.close()
         loader.stop()

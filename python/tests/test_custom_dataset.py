@@ -33,8 +33,9 @@ print("squares ok", len(seen))
 def test_a_dataset_of_your_own_feeds_pytorch():
     pytest.importorskip("torch")
     for product in ("SquaresConveyor", "squares-workers"):
-        subprocess.check_call(["swift", "build", "--product", product], cwd=EXAMPLE, timeout=1800,
-                              stdout=subprocess.DEVNULL)
+        build = subprocess.run(["swift", "build", "--product", product], cwd=EXAMPLE, timeout=1800,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        assert build.returncode == 0, build.stdout[-3000:]
     binaries = subprocess.check_output(["swift", "build", "--show-bin-path"], cwd=EXAMPLE,
                                        universal_newlines=True).strip()
     import conveyor
