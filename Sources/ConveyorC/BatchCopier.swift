@@ -21,7 +21,6 @@ final class BatchCopier {
     /// Copies `view` into the buffers; the result points at them.
     func copy(_ view: borrowing BatchView) throws(ConveyorError) -> LoaderPump.LentBatch {
         var fields: [UnsafeRawBufferPointer] = []
-        var rows: [[Int]] = []
         for (field, buffer) in zip(view.schema.fields, buffers) {
             let count = try typed {
                 try view.withUnsafeBytes(of: field.name) { bytes in
@@ -36,10 +35,7 @@ final class BatchCopier {
                 }
             }
             fields.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            rows.append(try typed { try view.rows(of: field.name) })
         }
-        return LoaderPump.LentBatch(
-            epoch: view.epoch, index: view.index, count: view.count, indices: Array(view.indices), fields: fields,
-            rows: rows)
+        return LoaderPump.LentBatch(view, fields: fields)
     }
 }

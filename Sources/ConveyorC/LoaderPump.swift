@@ -120,14 +120,19 @@ final class LoaderPump: Sendable {
     }
 
     private static func lend(_ view: borrowing BatchView) -> LentBatch {
-        var fields: [UnsafeRawBufferPointer] = []
-        var rows: [[Int]] = []
-        for field in view.schema.fields {
-            // The view's bytes stay put while the closure that lent it runs, and it waits for `.release`.
-            fields.append((try? view.withUnsafeBytes(of: field.name) { $0 }) ?? UnsafeRawBufferPointer(start: nil, count: 0))
-            rows.append((try? view.rows(of: field.name)) ?? [])
-        }
-        return LentBatch(epoch: view.epoch, index: view.index, count: view.count, indices: Array(view.indices), fields: fields, rows: rows)
+        // The view's bytes stay put while the closure that lent it runs, and it waits for `.release`.
+        LentBatch(view, fields: view.schema.fields.map { field in
+            (try? view.withUnsafeBytes(of: field.name) { $0 }) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        })
+    }
+}
+
+extension LoaderPump.LentBatch {
+    /// `view`'s place and rows, its fields' bytes at `fields`.
+    init(_ view: borrowing BatchView, fields: [UnsafeRawBufferPointer]) {
+        self.init(
+            epoch: view.epoch, index: view.index, count: view.count, indices: Array(view.indices), fields: fields,
+            rows: view.schema.fields.map { (try? view.rows(of: $0.name)) ?? [] })
     }
 }
 
