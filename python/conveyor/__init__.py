@@ -30,6 +30,15 @@ from ._native import library_path  # noqa: F401
 
 __version__ = "0.1.0"
 
+__all__ = [
+    "Closed", "ConsumerGone", "ConveyorError", "CorruptSegment", "ForeignSegment", "InsufficientSharedMemory",
+    "InvalidArgument", "InvalidFile", "ItemTooLarge", "LibraryNotFound", "ProducerDied", "ProducerStalled",
+    "RingReset", "SchemaMismatch", "SourceFailed", "SystemCallFailed", "TimedOut", "Unavailable", "VersionMismatch",
+    "WorkerDied", "DTYPES", "Field", "make_schema", "Consumer", "Lease", "Producer", "Reservation", "Ring",
+    "SMQueue", "DatasetDescription", "Loader", "NumpyDataset", "SyntheticImageDataset", "library_path",
+    "remove_stale_segments",
+]
+
 
 def remove_stale_segments():
     """Removes /dev/shm ring segments whose creator died; returns their names."""

@@ -190,10 +190,9 @@ def run(name):
     if name == "ring-latency":
         return [ring_scenario(name, 1024, 16, 2000, 1, pause=0.0005, stamp=True)]
     if name == "torch-npy":
-        try:
-            import torch  # noqa: F401
-        except ImportError:
-            return []
+        import importlib.util
+        if importlib.util.find_spec("torch") is None:
+            return []  # the scenario needs torch
         return torch_npy_rows()
     raise SystemExit("unknown scenario %r; known: %s" % (name, ", ".join(SCENARIOS)))
 

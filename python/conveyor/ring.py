@@ -7,7 +7,6 @@ open (inside its ``with`` block); after that the slot belongs to someone else.
 """
 
 import ctypes
-import os
 
 import numpy as np
 
