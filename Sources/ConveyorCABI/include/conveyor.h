@@ -174,7 +174,9 @@ int32_t conveyor_loader_begin_epoch(conveyor_handle loader, conveyor_error *erro
    conveyor_loader_release (or the next call, which releases it): `fields[i]` points at field i's
    bytes ([samples] + shape, row-major) and `byte_counts[i]` is their size;
    `batch[0..2]` = epoch, index in the epoch, samples. `*has_batch` is 0 at
-   the epoch's end. An error (a failed sample, a dead worker) ends the epoch. */
+   the epoch's end. An error (a failed sample, a dead worker) ends the epoch.
+   A batch lent in place is waited for up to `timeout_seconds` (a later call
+   still gets it); a copied one up to the configuration's "batchTimeoutSeconds". */
 int32_t conveyor_loader_next(conveyor_handle loader, double timeout_seconds, int32_t field_count,
                              const void **fields, uint64_t *byte_counts, int64_t *batch, int32_t *has_batch,
                              conveyor_error *error);
