@@ -161,6 +161,7 @@ class Loader(_native.HandleOwner):
         self._has = ctypes.c_int32()
         self._error = _native.Error()
         self._views = {}
+        self._batches = {}
         self._shapes = [(field.shape, field.numpy_dtype) for field in self.schema]
         self._next = lib.conveyor_loader_next
 
@@ -169,12 +170,21 @@ class Loader(_native.HandleOwner):
         handle = self._checked()
         _native.call("conveyor_loader_begin_epoch", _native._u64(handle))
         error, fields, sizes, batch, has = self._error, self._fields, self._bytes, self._batch, self._has
+        has_ref, error_ref, count, batches = ctypes.byref(has), ctypes.byref(error), self._count, self._batches
         while True:
-            if self._next(handle, -1.0, self._count, fields, sizes, batch, ctypes.byref(has), ctypes.byref(error)):
+            if self._next(handle, -1.0, count, fields, sizes, batch, has_ref, error_ref):
                 raise _native.exception(error)
             if not has.value:
                 return
-            arrays = [self._view(index, fields[index], sizes[index], batch[2]) for index in range(self._count)]
+            # A batch's memory is one of a few places (its slots, or the loader's copy buffers): its arrays
+            # are made once per place and size.
+            key = bytes(fields) + bytes(sizes)
+            arrays = batches.get(key)
+            if arrays is None:
+                arrays = tuple(self._view(index, fields[index], sizes[index], batch[2]) for index in range(count))
+                if len(batches) > 1024:
+                    batches.clear()
+                batches[key] = arrays
             yield Batch(self, batch[0], batch[1], batch[2], arrays)
 
     def _view(self, index, address, nbytes, samples):

@@ -62,20 +62,17 @@ class DataLoader:
         tensors = self._tensors
         copy = self.copy
         for batch in loader:
-            out = {}
-            for name, array in zip(names, batch.arrays):
-                if copy:
-                    out[name] = torch.from_numpy(array.copy())
-                    continue
-                # The same slot is always the same array: make its tensor once.
-                key = id(array)
-                entry = tensors.get(key)
-                if entry is None or entry[0] is not array:
-                    if len(tensors) > 1024:
-                        tensors.clear()
-                    entry = tensors[key] = (array, torch.from_numpy(array))
-                out[name] = entry[1]
-            yield out
+            if copy:
+                yield {name: torch.from_numpy(array.copy()) for name, array in zip(names, batch.arrays)}
+                continue
+            # The same memory always gives the same arrays (see Loader): make their tensors once.
+            arrays = batch.arrays
+            entry = tensors.get(id(arrays))
+            if entry is None or entry[0] is not arrays:
+                if len(tensors) > 1024:
+                    tensors.clear()
+                entry = tensors[id(arrays)] = (arrays, {name: torch.from_numpy(a) for name, a in zip(names, arrays)})
+            yield dict(entry[1])
 
     def __len__(self):
         """Batches per epoch (for the sequential and shuffled samplers)."""
