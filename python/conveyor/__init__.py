@@ -20,7 +20,8 @@ written twice.
 from .errors import (  # noqa: F401
     Closed, ConsumerGone, ConveyorError, CorruptSegment, ForeignSegment, InsufficientSharedMemory,
     InvalidArgument, InvalidFile, ItemTooLarge, LibraryNotFound, ProducerDied, ProducerStalled, RingReset,
-    SchemaMismatch, SourceFailed, SystemCallFailed, TimedOut, Unavailable, VersionMismatch, WorkerDied,
+    SchemaMismatch, SegmentTruncated, SourceFailed, SystemCallFailed, TimedOut, Unavailable, VersionMismatch,
+    WorkerDied,
 )
 from .schema import DTYPES, Field, make_schema  # noqa: F401
 from .ring import Consumer, Lease, Producer, Reservation, Ring  # noqa: F401
@@ -33,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Closed", "ConsumerGone", "ConveyorError", "CorruptSegment", "ForeignSegment", "InsufficientSharedMemory",
     "InvalidArgument", "InvalidFile", "ItemTooLarge", "LibraryNotFound", "ProducerDied", "ProducerStalled",
-    "RingReset", "SchemaMismatch", "SourceFailed", "SystemCallFailed", "TimedOut", "Unavailable", "VersionMismatch",
+    "RingReset", "SchemaMismatch", "SegmentTruncated", "SourceFailed", "SystemCallFailed", "TimedOut", "Unavailable", "VersionMismatch",
     "WorkerDied", "DTYPES", "Field", "make_schema", "Consumer", "Lease", "Producer", "Reservation", "Ring",
     "SMQueue", "DatasetDescription", "Loader", "NumpyDataset", "SyntheticImageDataset", "library_path",
     "remove_stale_segments",

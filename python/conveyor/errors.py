@@ -120,6 +120,12 @@ class InvalidFile(ConveyorError):
     code = 18
 
 
+class SegmentTruncated(ConveyorError):
+    """Another process shrank the ring's segment while this one used it
+    (raised by Conveyor versions that detect it)."""
+    code = 19
+
+
 class LibraryNotFound(ConveyorError, ImportError):
     """The Conveyor library (libConveyorC.so) could not be found or loaded."""
     code = -1
@@ -128,4 +134,4 @@ class LibraryNotFound(ConveyorError, ImportError):
 BY_CODE = {cls.code: cls for cls in (
     TimedOut, Closed, InvalidArgument, SystemCallFailed, SourceFailed, InsufficientSharedMemory,
     ForeignSegment, VersionMismatch, SchemaMismatch, CorruptSegment, ItemTooLarge, ProducerDied,
-    ProducerStalled, ConsumerGone, RingReset, WorkerDied, Unavailable, InvalidFile)}
+    ProducerStalled, ConsumerGone, RingReset, WorkerDied, Unavailable, InvalidFile, SegmentTruncated)}

@@ -40,9 +40,21 @@ class DatasetDescription:
         return "%s(%s)" % (self.type_name, ", ".join("%s=%r" % item for item in sorted(self.fields.items())))
 
 
-def NumpyDataset(path, field="data"):
-    """A .npy file (memory-mapped by each worker), its rows as field ``field``."""
-    return DatasetDescription("NumpyDataset", path=os.path.abspath(path), field=field)
+def NumpyDataset(path=None, field="data", columns=None):
+    """A .npy file (memory-mapped by each worker), its rows as field ``field``;
+    or ``columns={"image": "images.npy", "label": "labels.npy"}``: several
+    files of the same length as the fields of one dataset (a Conveyor whose
+    NumpyDataset.Description has columns; an older one refuses it)."""
+    if columns is None:
+        if path is None:
+            raise errors.InvalidArgument("NumpyDataset needs a path, or columns")
+        columns = {field: path}
+    columns = [{"field": name, "path": os.path.abspath(file)} for name, file in dict(columns).items()]
+    fields = {"columns": columns}
+    if len(columns) == 1:
+        # The one-file form too, for a Conveyor that describes one file by path and field.
+        fields.update(path=columns[0]["path"], field=columns[0]["field"])
+    return DatasetDescription("NumpyDataset", **fields)
 
 
 def SyntheticImageDataset(count, height=32, width=32, channels=3, classes=10, seed=0, work_per_sample=0,

@@ -48,7 +48,8 @@ enum {
     CONVEYOR_E_RING_RESET = 15,
     CONVEYOR_E_WORKER_DIED = 16,
     CONVEYOR_E_UNAVAILABLE = 17,
-    CONVEYOR_E_INVALID_FILE = 18
+    CONVEYOR_E_INVALID_FILE = 18,
+    CONVEYOR_E_SEGMENT_TRUNCATED = 19  /* another process shrank the segment (where Conveyor detects it) */
 };
 
 /* An error: the code, the places it names, and its full description. */
