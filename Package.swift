@@ -8,6 +8,10 @@ let package = Package(
         .library(name: "Conveyor", targets: ["Conveyor"]),
         .executable(name: "conveyor", targets: ["conveyor"]),
         .executable(name: "conveyor-torture", targets: ["conveyor-torture"]),
+        // Conveyor for C callers (the Python package loads it): include/conveyor.h.
+        .library(name: "ConveyorC", type: .dynamic, targets: ["ConveyorC"]),
+        // The same, for a package of yours that builds its own library with its datasets in it.
+        .library(name: "ConveyorCInterface", targets: ["ConveyorC", "ConveyorCABI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +29,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(name: "ConveyorCABI"),
+        .target(name: "ConveyorC", dependencies: ["Conveyor", "ConveyorCABI"]),
         .executableTarget(
             name: "conveyor",
             dependencies: [

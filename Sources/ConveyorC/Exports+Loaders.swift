@@ -1,0 +1,118 @@
+import Conveyor
+import ConveyorCABI
+
+// The C interface's data loaders (include/conveyor.h).
+
+/// `conveyor_loader_start`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_start")
+public func conveyorLoaderStart(
+    _ datasetType: UnsafePointer<CChar>?, _ datasetJSON: UnsafePointer<CChar>?,
+    _ configurationJSON: UnsafePointer<CChar>?, _ stateJSON: UnsafePointer<CChar>?,
+    _ loader: UnsafeMutablePointer<UInt64>?, _ error: CError
+) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in
+        let out = try required(loader, "loader")
+        let request = try CText.decode(LoaderRequest.self, configurationJSON, "configuration_json")
+        let configuration = try request.configuration()
+        let state = try stateJSON.map { (text) throws(ConveyorError) in try CText.decode(LoaderState.self, text, "state_json") }
+        let handle = try LoaderHandle(
+            typeName: CText.string(datasetType, "dataset_type"), json: CText.string(datasetJSON, "dataset_json"),
+            configuration: configuration, state: state, inPlace: request.inPlace)
+        out.pointee = Handles.add(handle)
+    }
+}
+
+/// `conveyor_loader_describe`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_describe")
+public func conveyorLoaderDescribe(_ loader: UInt64, _ json: CJSON, _ error: CError) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in
+        let handle = try Handles.get(loader, as: LoaderHandle.self)
+        try CText.give(LoaderDescription(
+            schema: SchemaDocument(handle.schema), datasetCount: handle.loader.datasetCount,
+            workerProcessIDs: handle.loader.workerProcessIDs, state: handle.state), json)
+    }
+}
+
+/// `conveyor_loader_begin_epoch`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_begin_epoch")
+public func conveyorLoaderBeginEpoch(_ loader: UInt64, _ error: CError) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in try Handles.get(loader, as: LoaderHandle.self).beginEpoch() }
+}
+
+/// `conveyor_loader_next`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_next")
+public func conveyorLoaderNext(
+    _ loader: UInt64, _ timeoutSeconds: Double, _ fieldCount: Int32,
+    _ fields: UnsafeMutablePointer<UnsafeRawPointer?>?, _ byteCounts: UnsafeMutablePointer<UInt64>?,
+    _ batch: UnsafeMutablePointer<Int64>?, _ hasBatch: UnsafeMutablePointer<Int32>?, _ error: CError
+) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in
+        let handle = try Handles.get(loader, as: LoaderHandle.self)
+        try checkFieldCount(fieldCount, handle.schema)
+        let fields = try required(fields, "fields"), byteCounts = try required(byteCounts, "byte_counts")
+        let batch = try required(batch, "batch"), hasBatch = try required(hasBatch, "has_batch")
+        guard let lent = try handle.next(timeout: timeout(seconds: timeoutSeconds)) else {
+            hasBatch.pointee = 0
+            return
+        }
+        for (index, bytes) in lent.fields.enumerated() {
+            fields[index] = bytes.baseAddress
+            byteCounts[index] = UInt64(bytes.count)
+        }
+        batch[0] = Int64(lent.epoch)
+        batch[1] = Int64(lent.index)
+        batch[2] = Int64(lent.count)
+        hasBatch.pointee = 1
+    }
+}
+
+/// `conveyor_loader_rows`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_rows")
+public func conveyorLoaderRows(
+    _ loader: UInt64, _ field: Int32, _ rows: UnsafeMutablePointer<Int64>?, _ capacity: Int64, _ error: CError
+) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in
+        let lent = try lentBatch(loader)
+        guard lent.rows.indices.contains(Int(field)) else {
+            throw .invalidArgument("field \(field) does not exist; the batch has \(lent.rows.count) fields")
+        }
+        try give(lent.rows[Int(field)], to: rows, capacity: capacity)
+    }
+}
+
+/// `conveyor_loader_indices`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_indices")
+public func conveyorLoaderIndices(
+    _ loader: UInt64, _ indices: UnsafeMutablePointer<Int64>?, _ capacity: Int64, _ error: CError
+) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in try give(lentBatch(loader).indices, to: indices, capacity: capacity) }
+}
+
+/// The batch lent to the caller of `loader`.
+private func lentBatch(_ loader: UInt64) throws(ConveyorError) -> LoaderPump.LentBatch {
+    guard let lent = try Handles.get(loader, as: LoaderHandle.self).lent else {
+        throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
+    }
+    return lent
+}
+
+/// Copies `values` into the caller's array of `capacity` elements.
+private func give(_ values: [Int], to array: UnsafeMutablePointer<Int64>?, capacity: Int64) throws(ConveyorError) {
+    guard capacity >= values.count else {
+        throw .invalidArgument("capacity \(capacity) is less than the batch's \(values.count) samples")
+    }
+    let array = try required(array, "the output array")
+    for (index, value) in values.enumerated() { array[index] = Int64(value) }
+}
+
+/// `conveyor_loader_release`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_release")
+public func conveyorLoaderRelease(_ loader: UInt64, _ error: CError) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in try Handles.get(loader, as: LoaderHandle.self).release() }
+}
+
+/// `conveyor_loader_state`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_state")
+public func conveyorLoaderState(_ loader: UInt64, _ json: CJSON, _ error: CError) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in try CText.give(Handles.get(loader, as: LoaderHandle.self).state, json) }
+}

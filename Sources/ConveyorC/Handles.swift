@@ -1,0 +1,58 @@
+import Conveyor
+import Synchronization
+
+/// An object a C caller holds by handle: a ring, producer, consumer or loader.
+///
+/// Conformers are `@unchecked Sendable` for one reason, stated in the C
+/// header: a handle is used by one thread at a time, so the table only
+/// passes each object between threads, never shares it.
+protocol HandleObject: AnyObject, Sendable {
+    /// What the handle is, for errors such as "handle 7 is a ring, not a producer".
+    static var kind: String { get }
+    /// Ends the object's work before the table lets it go (stops threads, frees lanes).
+    func close()
+}
+
+extension HandleObject {
+    func close() {}
+}
+
+/// The objects behind the handles given to C: numbers, never pointers, so a
+/// stale or made-up handle is an error instead of a crash.
+enum Handles {
+    private struct Table {
+        var next: UInt64 = 1
+        var objects: [UInt64: any HandleObject] = [:]
+    }
+
+    private static let table = Mutex(Table())
+
+    /// Registers `object` and returns its new handle.
+    static func add(_ object: any HandleObject) -> UInt64 {
+        table.withLock { table in
+            let handle = table.next
+            table.next += 1
+            table.objects[handle] = object
+            return handle
+        }
+    }
+
+    /// The object behind `handle`, which must be an `Object`.
+    static func get<Object: HandleObject>(_ handle: UInt64, as _: Object.Type) throws(ConveyorError) -> Object {
+        guard let object = table.withLock({ $0.objects[handle] }) else {
+            throw .invalidArgument("handle \(handle) is not open (never made, or closed already)")
+        }
+        guard let typed = object as? Object else {
+            throw .invalidArgument("handle \(handle) is a \(type(of: object).kind), not a \(Object.kind)")
+        }
+        return typed
+    }
+
+    /// Forgets `handle` and closes its object.
+    static func remove(_ handle: UInt64) throws(ConveyorError) {
+        guard let object = table.withLock({ $0.objects.removeValue(forKey: handle) }) else {
+            throw .invalidArgument("handle \(handle) is not open (never made, or closed already)")
+        }
+        object.close()
+    }
+}

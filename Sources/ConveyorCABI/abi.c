@@ -1,0 +1,3 @@
+// The declarations of include/conveyor.h are implemented in Swift
+// (Sources/ConveyorC); this target only carries the header and its types.
+#include "conveyor.h"

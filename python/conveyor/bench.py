@@ -1,0 +1,219 @@
+"""``python -m conveyor.bench [--json] [--list] [SCENARIO ...]``: the shared
+benchmark scenarios (SCENARIOS.md's row format) with Python producer
+processes and a Python consumer over Conveyor rings, and ``torch-npy``: a
+PyTorch loop fed by Conveyor's worker processes beside PyTorch's own
+DataLoader over the same file.
+
+    python3 -m conveyor.bench --json
+    /work/shared/anchors/compare -- python3 -m conveyor.bench --json   # beside the seed's SMQueue
+"""
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from .ring import Ring
+
+IMPL = "conveyor (Python)"
+#: name: (floats, ints, items) of SCENARIOS.md.
+SIZES = {"ring-4k": (1024, 16, 20000), "ring-256k": (65536, 16, 2000), "ring-4m": (1 << 20, 16, 400)}
+#: Producer processes are forked, as the seed's benchmark does (the anchor's clock includes their start too).
+FORK = multiprocessing.get_context("fork")
+
+
+def _schema(floats, ints):
+    return [("f", "f32", (floats,)), ("i", "i32", (ints,))]
+
+
+def _produce(name, floats, ints, worker, workers, count, pause, stamp):
+    ring = Ring.attach(name=name, schema=_schema(floats, ints))
+    producer = ring.producer()
+    for k in range(worker, count, workers):
+        if pause:
+            time.sleep(pause)
+        with producer.reserve(timeout=60) as item:
+            item["f"].fill(k)
+            i = item["i"]
+            i.fill(k)
+            if stamp:
+                now = time.monotonic_ns()
+                i[1], i[2] = now >> 31, now & 0x7FFFFFFF
+    producer.close()
+    ring.close()
+
+
+def ring_scenario(scenario, floats, ints, count, workers, pause=0.0, stamp=False):
+    """``workers`` producer processes put items 0..<count (item k: floats and ints all k); the consumer checks each."""
+    with Ring.create(_schema(floats, ints), lanes=workers, slots=10, name=True) as ring, ring.consumer() as consumer:
+        processes = [FORK.Process(target=_produce, args=(ring.name, floats, ints, w, workers, count, pause, stamp))
+                     for w in range(workers)]
+        started = time.perf_counter()
+        for process in processes:
+            process.start()
+        seen = np.zeros(count, np.int32)
+        corrupt = 0
+        latencies = []
+        for _ in range(count):
+            with consumer.next(timeout=60, cold_boot=True) as lease:
+                if stamp:
+                    stamped = lease.arrays[1]
+                    latencies.append((time.monotonic_ns() - ((int(stamped[1]) << 31) | int(stamped[2]))) / 1000.0)
+                f, i = lease.arrays
+                k = int(i[0])
+                if not (f[0] == k and f[-1] == k and i[-1] == k) or not 0 <= k < count:
+                    corrupt += 1
+                    continue
+                seen[k] += 1
+        seconds = time.perf_counter() - started
+        for process in processes:
+            process.join(30)
+    item_bytes = (floats + ints) * 4
+    row = dict(scenario=scenario, impl=IMPL, items=count, item_bytes=item_bytes, workers=workers,
+               seconds=round(seconds, 4), items_per_s=round(count / seconds, 1),
+               MB_per_s=round(count * item_bytes / seconds / 1e6, 1), corrupt=corrupt,
+               missing=int(np.sum(seen == 0)), duplicated=int(np.sum(np.maximum(seen - 1, 0))))
+    if latencies:
+        latencies.sort()
+        row["p50_us"] = round(latencies[len(latencies) // 2], 1)
+        row["p99_us"] = round(latencies[int(len(latencies) * 0.99)], 1)
+    return row
+
+
+# ---- torch-npy ---------------------------------------------------------------
+
+def torch_npy_files(folder):
+    """60,000 u8 images 28x28 and their labels, as .npy files in ``folder``."""
+    images, labels = os.path.join(folder, "images.npy"), os.path.join(folder, "labels.npy")
+    generator = np.random.default_rng(0)
+    np.save(images, generator.integers(0, 256, size=(60000, 28, 28), dtype=np.uint8))
+    np.save(labels, generator.integers(0, 10, size=60000).astype(np.int64))
+    return images, labels
+
+
+def conveyor_torch_npy_dataset(images, labels):
+    """The dataset Conveyor's workers read: the one place to change when a
+    two-file NumPy dataset (images + labels) exists. For now one
+    NumpyDataset of the images (so the PyTorch side reads images only too)."""
+    from .loader import NumpyDataset
+    return NumpyDataset(images, field="image")
+
+
+class MappedImages:
+    """A map-style PyTorch dataset over the memory-mapped .npy files (what
+    PyTorch's DataLoader is measured with): (image, label), or the image only."""
+
+    def __init__(self, images, labels=None):
+        self.paths = (images, labels)
+        self.arrays = None
+
+    def __len__(self):
+        return 60000
+
+    def __getitem__(self, index):
+        if self.arrays is None:
+            self.arrays = [np.load(path, mmap_mode="r") if path else None for path in self.paths]
+        images, labels = self.arrays
+        image = np.array(images[index])
+        return image if labels is None else (image, int(labels[index]))
+
+
+def swift_reference():
+    """The Swift program that runs torch-npy's loader without Python: $CONVEYOR_SWIFT_REFERENCE, or
+    python/examples/custom_dataset's loader-epoch when built (swift build -c release there)."""
+    path = os.environ.get("CONVEYOR_SWIFT_REFERENCE") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "custom_dataset", ".build",
+        "release", "loader-epoch")
+    return path if os.path.exists(path) else None
+
+
+def _epoch_samples_per_s(loader, key=None):
+    for _ in loader:  # the warm epoch
+        pass
+    started = time.perf_counter()
+    samples = 0
+    for batch in loader:
+        samples += len(batch[key] if key is not None else batch)
+    return samples, time.perf_counter() - started
+
+
+def torch_npy_rows():
+    import torch
+    import torch.utils.data
+    from .torch import DataLoader as ConveyorDataLoader
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as folder:
+        images, labels = torch_npy_files(folder)
+
+        def row(impl, workers, samples, seconds):
+            rows.append(dict(scenario="torch-npy", impl=impl, items=samples, item_bytes=28 * 28, workers=workers,
+                             seconds=round(seconds, 4), items_per_s=round(samples / seconds, 1),
+                             MB_per_s=round(samples * 28 * 28 / seconds / 1e6, 1), corrupt=0, missing=0,
+                             duplicated=0, note="samples/s, batches of 64, shuffled, one epoch after a warm one"))
+
+        loader = ConveyorDataLoader(conveyor_torch_npy_dataset(images, labels), batch_size=64, shuffle=True,
+                                    num_workers=2, seed=1, timeout=60)
+        row("conveyor.torch (2 worker processes, images)", 2, *_epoch_samples_per_s(loader, "image"))
+        loader.close()
+        swift = swift_reference()
+        if swift:
+            # The same loader consumed in place from Swift (python/examples/custom_dataset's loader-epoch).
+            out = subprocess.run([swift, images], stdout=subprocess.PIPE, universal_newlines=True, timeout=300)
+            fields = dict(zip(out.stdout.split()[0::2], out.stdout.split()[1::2]))
+            if out.returncode == 0 and "samples" in fields:
+                row("conveyor DataLoader from Swift (2 worker processes, images)", 2, int(fields["samples"]),
+                    float(fields["seconds"]))
+        for with_labels in (True, False):
+            for workers in (0, 2):
+                options = dict(num_workers=workers, persistent_workers=True) if workers else {}
+                dataset = MappedImages(images, labels if with_labels else None)
+                loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True, **options)
+                row("torch DataLoader (%d workers, %s)" % (workers, "images+labels" if with_labels else "images"),
+                    workers, *_epoch_samples_per_s(loader, 0 if with_labels else None))
+                del loader
+    return rows
+
+
+SCENARIOS = ["ring-4k", "ring-256k", "ring-4m", "ring-latency", "torch-npy"]
+
+
+def run(name):
+    if name in SIZES:
+        floats, ints, count = SIZES[name]
+        return [ring_scenario(name, floats, ints, count, 2)]
+    if name == "ring-latency":
+        return [ring_scenario(name, 1024, 16, 2000, 1, pause=0.0005, stamp=True)]
+    if name == "torch-npy":
+        import importlib.util
+        if importlib.util.find_spec("torch") is None:
+            return []  # the scenario needs torch
+        return torch_npy_rows()
+    raise SystemExit("unknown scenario %r; known: %s" % (name, ", ".join(SCENARIOS)))
+
+
+def main(arguments):
+    as_json = "--json" in arguments
+    names = [a for a in arguments if not a.startswith("--")]
+    if "--list" in arguments:
+        print("\n".join(SCENARIOS))
+        return 0
+    for name in names or SCENARIOS:
+        for row in run(name):
+            if as_json:
+                print(json.dumps(row, sort_keys=True), flush=True)
+            else:
+                extra = "".join("  %s %s" % (k, row[k]) for k in ("p50_us", "p99_us") if k in row)
+                print("%-14s %-40s %12.1f items/s %10.1f MB/s  faults %d%s" % (
+                    row["scenario"], row["impl"], row["items_per_s"], row["MB_per_s"],
+                    row["corrupt"] + row["missing"] + row["duplicated"], extra), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

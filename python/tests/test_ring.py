@@ -1,0 +1,236 @@
+"""Rings between Python and Swift processes: contents checked item by item,
+deaths reported, nothing hanging."""
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import conveyor
+import items
+from conftest import run_python
+
+SPAWN = multiprocessing.get_context("spawn")
+
+
+def consume(consumer, count, timeout=30):
+    seen = []
+    for _ in range(count):
+        with consumer.next(timeout=timeout) as lease:
+            seen.append(items.check(lease))
+    return seen
+
+
+def test_python_producer_processes_to_python_consumer():
+    with conveyor.Ring.create(items.SCHEMA, lanes=2, slots=4, name=True) as ring, ring.consumer() as consumer:
+        workers = [SPAWN.Process(target=items.produce, args=(ring.name, w * 1000, 1000)) for w in range(2)]
+        for worker in workers:
+            worker.start()
+        seen = consume(consumer, 2000)
+        for worker in workers:
+            worker.join(30)
+            assert worker.exitcode == 0
+    assert sorted(seen) == list(range(1000)) + list(range(1000, 2000))
+    # Each producer's items arrive in its order.
+    assert [k for k in seen if k < 1000] == list(range(1000))
+
+
+def test_producer_attaches_by_inherited_descriptor():
+    code = ("import sys, conveyor, items\n"
+            "ring = conveyor.Ring.attach(fd=int(sys.argv[1]), schema=items.SCHEMA)\n"
+            "with ring.producer() as p:\n"
+            "    [items.write(p, k) for k in range(300)]\n")
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=4) as ring, ring.consumer() as consumer:
+        assert ring.name is None
+        child = run_python("import sys; sys.path.insert(0, %r)\n" % os.path.dirname(__file__) + code, ring.descriptor,
+                           pass_fds=[ring.descriptor])
+        assert consume(consumer, 300) == list(range(300))
+        assert child.wait(30) == 0, child.stderr.read()
+
+
+def test_swift_producers_to_python_consumer(helper):
+    with conveyor.Ring.create(items.SCHEMA, lanes=2, slots=8, name=True) as ring, ring.consumer(ordered=True) as consumer:
+        producers = [subprocess.Popen([helper, "produce", "--name", ring.name, "--lane", str(w), "--start",
+                                       str(w * 5000), "--count", "500"], stdout=subprocess.PIPE) for w in range(2)]
+        seen = consume(consumer, 1000)
+        for producer in producers:
+            assert producer.wait(30) == 0
+    # Ordered: item n comes from lane n % 2.
+    assert seen[0::2] == list(range(500)) and seen[1::2] == list(range(5000, 5500))
+
+
+def test_python_producers_to_swift_consumer(helper):
+    with conveyor.Ring.create(items.SCHEMA, lanes=2, slots=4, name=True) as ring:
+        consumer = subprocess.Popen([helper, "consume", "--name", ring.name, "--count", "800"],
+                                    stdout=subprocess.PIPE, universal_newlines=True)
+        workers = [SPAWN.Process(target=items.produce, args=(ring.name, w * 400, 400)) for w in range(2)]
+        for worker in workers:
+            worker.start()
+        out, _ = consumer.communicate(timeout=60)
+        for worker in workers:
+            worker.join(30)
+    assert consumer.returncode == 0
+    assert "consumed 800 corrupt 0" in out
+
+
+def produce_forever(name, committed):
+    ring = conveyor.Ring.attach(name=name, schema=items.SCHEMA)
+    producer = ring.producer()
+    k = 0
+    while True:
+        items.write(producer, k)
+        k += 1
+        committed.value = k
+
+
+def test_killed_python_producer_is_reported_after_its_items():
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=4, name=True) as ring, ring.consumer() as consumer:
+        committed = SPAWN.Value("q", 0, lock=False)
+        worker = SPAWN.Process(target=produce_forever, args=(ring.name, committed))
+        worker.start()
+        seen = consume(consumer, 50)
+        os.kill(worker.pid, signal.SIGKILL)
+        started = time.monotonic()
+        with pytest.raises(conveyor.ProducerDied) as died:
+            while True:
+                with consumer.next(timeout=10) as lease:
+                    seen.append(items.check(lease))
+        assert time.monotonic() - started < 10
+        worker.join(10)
+    error = died.value
+    assert error.pid == worker.pid and error.lane == 0
+    assert "signal 9" in error.status, error.status
+    assert str(worker.pid) in str(error)
+    # Everything it committed, each once, in order; nothing after.
+    assert seen == list(range(len(seen)))
+    assert len(seen) >= committed.value - 1
+
+
+def consume_slowly(name, started):
+    ring = conveyor.Ring.attach(name=name, schema=items.SCHEMA)
+    consumer = ring.consumer()
+    with consumer.next(timeout=30):
+        started.set()
+        time.sleep(3600)
+
+
+def test_killed_consumer_makes_producer_give_up():
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=2, name=True) as ring, ring.producer() as producer:
+        started = SPAWN.Event()
+        reader = SPAWN.Process(target=consume_slowly, args=(ring.name, started))
+        reader.start()
+        items.write(producer, 0)
+        assert started.wait(30)
+        os.kill(reader.pid, signal.SIGKILL)
+        reader.join(10)
+        began = time.monotonic()
+        with pytest.raises(conveyor.ConsumerGone):
+            for k in range(1, 100):
+                items.write(producer, k, timeout=20)
+        assert time.monotonic() - began < 20
+
+
+def test_errors_say_what_happened():
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=2, name=True) as ring:
+        with pytest.raises(conveyor.SchemaMismatch):
+            conveyor.Ring.attach(name=ring.name, schema=[("f", "f32", (65,)), ("i", "i32", (4,))])
+        with pytest.raises(conveyor.InvalidArgument, match="lane 3 does not exist"):
+            ring.producer(lane=3)
+        producer = ring.producer()
+        with pytest.raises(conveyor.Unavailable):
+            ring.producer()
+        with pytest.raises(conveyor.ItemTooLarge):
+            producer.put(np.zeros(65, np.float32), np.zeros(4, np.int32))
+        producer.put(np.ones(2, np.float32), np.arange(4, dtype=np.int32))
+        with ring.consumer() as consumer:
+            with consumer.next(timeout=5) as lease:
+                assert lease["f"].tolist() == [1.0, 1.0] and lease["i"].tolist() == [0, 1, 2, 3]
+                with pytest.raises(ValueError):
+                    lease["f"][0] = 2  # read-only
+            # An idle live producer: ProducerStalled, or TimedOut naming it (Conveyor keeps "stalled" for
+            # a stopped producer where it tells the two apart).
+            with pytest.raises((conveyor.ProducerStalled, conveyor.TimedOut)) as stalled:
+                consumer.next(timeout=0.05)
+            assert str(os.getpid()) in str(stalled.value)
+        producer.close()
+        with pytest.raises(conveyor.Closed):
+            producer.reserve(timeout=1)
+        with pytest.raises(conveyor.ForeignSegment):
+            with open("/dev/shm/conveyor-ring-%d-foreign" % os.getpid(), "wb") as junk:
+                junk.write(b"x" * 4096)
+            try:
+                conveyor.Ring.attach(name="conveyor-ring-%d-foreign" % os.getpid())
+            finally:
+                os.unlink("/dev/shm/conveyor-ring-%d-foreign" % os.getpid())
+
+
+def test_reset_empties_the_ring_for_everyone():
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=4, name=True) as ring:
+        producer = ring.producer()
+        for k in range(3):
+            items.write(producer, k)
+        assert ring.info()["depth"] == 3
+        ring.reset()
+        info = ring.info()
+        assert info["depth"] == 0 and info["lanes"][0]["discarded"] == 3 and info["resets"] == 1
+        with pytest.raises(conveyor.RingReset):  # once, for a producer that had not seen the reset yet
+            items.write(producer, 6)
+        items.write(producer, 7)
+        with ring.consumer() as consumer, consumer.next(timeout=5) as lease:
+            assert items.check(lease) == 7
+        producer.close()
+
+
+def test_a_bad_handle_is_an_error_not_a_crash():
+    from conveyor import _native
+    with pytest.raises(conveyor.InvalidArgument, match="not open"):
+        _native.call("conveyor_ring_reset", _native._u64(987654321))
+    with pytest.raises(conveyor.InvalidArgument, match="is NULL"):
+        _native.call("conveyor_ring_create", None, 1, 2, 0, None, None)
+    with pytest.raises(conveyor.InvalidArgument, match="NaN"):
+        with conveyor.Ring.create(items.SCHEMA) as ring, ring.consumer() as consumer:
+            consumer.next(timeout=float("nan"))
+
+
+def test_a_missing_library_says_what_to_run():
+    environment = dict(os.environ, CONVEYOR_LIBRARY="/nonexistent/libConveyorC.so",
+                       PYTHONPATH=os.path.dirname(os.path.dirname(conveyor.__file__)))
+    child = subprocess.run([sys.executable, "-c", "import conveyor"], env=environment, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=60)
+    assert child.returncode != 0
+    assert "LibraryNotFound" in child.stderr
+    assert "swift build -c release --product ConveyorC" in child.stderr
+
+
+def test_a_c_program_uses_the_header(tmp_path):
+    """The header compiles as C, links with the library, and its error struct
+    has the layout the Python binding assumes."""
+    import ctypes
+    import shutil
+    from conveyor import _native
+    compiler = shutil.which("cc") or shutil.which("clang")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    from conftest import REPOSITORY
+    program = str(tmp_path / "peer")
+    library = os.path.dirname(_native.library_path)
+    subprocess.check_call([compiler, "-std=c99", "-Wall", "-Werror", "-o", program,
+                           os.path.join(os.path.dirname(__file__), "peer.c"),
+                           "-I", os.path.join(REPOSITORY, "Sources", "ConveyorCABI", "include"),
+                           "-L", library, "-lConveyorC", "-Wl,-rpath," + library])
+    out = subprocess.run([program], stdout=subprocess.PIPE, universal_newlines=True, timeout=60).stdout
+    Error = _native.Error
+    assert ("layout %d 0 %d %d %d %d %d %d" % (
+        ctypes.sizeof(Error), Error.pid.offset, Error.lane.offset, Error.index.offset, Error.system_errno.offset,
+        Error.status.offset, Error.message.offset)) in out
+    assert "item rows 3 values 7 8 9 capacity 16 lane 0" in out
+    # ProducerStalled naming the producer (this C program, alive), or TimedOut where Conveyor keeps
+    # "stalled" for a stopped producer.
+    assert "empty code 13 pid-named 1" in out or "empty code 1 pid-named 0" in out
+    assert "bad handle code 3: invalid argument: handle 12345 is not open" in out
+    assert "abi 1" in out
