@@ -157,7 +157,7 @@ public final class DataLoader<Output: Sendable>: Sendable {
 
     /// Makes batch `batch` on the consumer's thread (`.inline`).
     func makeInline(_ plan: BatchPlan, _ batch: Int) -> LaneMessage<Output> {
-        let context = SampleContext(seed: configuration.seed, epoch: plan.epoch, worker: nil)
+        let context = SampleContext(plan: plan, seed: configuration.seed, worker: nil)
         do {
             return .batch(batch, try make(plan, batch, context))
         } catch {
