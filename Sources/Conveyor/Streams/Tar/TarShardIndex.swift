@@ -11,6 +11,8 @@ struct TarShardIndex: Sendable, Hashable {
     let largestFile: [String: Int]
     /// The longest key, in bytes.
     let longestKey: Int
+    /// The layout of each `.npy` extension's arrays.
+    let numpyFields: [String: TarNumpyField]
 
     /// The samples in the shard.
     var sampleCount: Int { sampleOffsets.count - 1 }
@@ -22,6 +24,7 @@ struct TarShardIndex: Sendable, Hashable {
         var offsets: [Int] = []
         var largest: [String: Int] = [:]
         var longestKey = 0
+        var numpy: [String: TarNumpyField] = [:]
         var end = 0
         try file.withBytes { (archive) throws(ConveyorError) in
             var offset = 0
@@ -35,6 +38,12 @@ struct TarShardIndex: Sendable, Hashable {
                     longestKey = max(longestKey, key.utf8.count)
                 }
                 largest[String(fileExtension), default: 0] = max(largest[String(fileExtension), default: 0], member.size)
+                if TarNumpyField.isNumpy(fileExtension) {
+                    let field = try TarNumpyField(member: member, in: archive, path: path)
+                    numpy[String(fileExtension)] = try numpy[String(fileExtension)].map { (known) throws(ConveyorError) in
+                        try known.merged(with: field, member: member.name, path: path)
+                    } ?? field
+                }
                 end = member.nextOffset
             }
         }
@@ -42,5 +51,6 @@ struct TarShardIndex: Sendable, Hashable {
         self.sampleOffsets = offsets
         self.largestFile = largest
         self.longestKey = longestKey
+        self.numpyFields = numpy
     }
 }

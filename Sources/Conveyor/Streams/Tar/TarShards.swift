@@ -3,7 +3,11 @@
 /// file a field named by its extension ("img.png" → field "img.png"),
 /// holding the file's bytes (`u8`, as many rows as bytes, the largest such
 /// file's size at most), plus the field `__key__` (the key's UTF-8 bytes).
-/// A sample without a file of some extension has 0 rows there.
+/// A sample without a file of some extension has 0 rows there. Files of an
+/// extension ending in `npy` are NumPy arrays: their field has the arrays'
+/// dtype and shape (the first dimension up to the largest; a scalar array
+/// makes a scalar field), so `conveyor pack images.npy labels.npy` gives
+/// fields `images.npy` (e.g. `u8[28, 28]`) and `labels.npy` (`i64`).
 ///
 /// The shards are scanned once when the source is made (the headers only:
 /// the sample count per shard and the largest file per extension), then
@@ -20,6 +24,8 @@ public struct TarShards: ShardSource {
     /// The samples in each shard.
     public let shardSizes: [Int]
     private let indexes: [TarShardIndex]
+    /// The schema's fields that hold NumPy arrays, by index.
+    private let numpyFields: Set<Int>
 
     /// The name of the field that holds each sample's key.
     public static let keyField = "__key__"
@@ -37,17 +43,25 @@ public struct TarShards: ShardSource {
             }
         }
         var largest: [String: Int] = [:]
+        var numpy: [String: TarNumpyField] = [:]
         for index in indexes {
             largest.merge(index.largestFile) { max($0, $1) }
+            for (fileExtension, field) in index.numpyFields {
+                numpy[fileExtension] = try numpy[fileExtension].map { (known) throws(ConveyorError) in
+                    try known.merged(with: field, member: "*.\(fileExtension)", path: index.path)
+                } ?? field
+            }
         }
         largest.removeValue(forKey: TarShards.keyField)
         let longestKey = indexes.map(\.longestKey).max() ?? 0
         self.paths = paths
         self.indexes = indexes
         self.shardSizes = indexes.map(\.sampleCount)
-        self.schema = try Schema(
+        let schema = try Schema(
             [Field(TarShards.keyField, .uint8, shape: [max(1, longestKey)])]
-                + largest.keys.sorted().map { Field($0, .uint8, shape: [max(1, largest[$0]!)]) })
+                + largest.keys.sorted().map { numpy[$0]?.field(named: $0) ?? Field($0, .uint8, shape: [max(1, largest[$0]!)]) })
+        self.schema = schema
+        self.numpyFields = Set(schema.fields.indices.filter { numpy[schema.fields[$0].name] != nil })
     }
 
     /// The shard's path.
@@ -55,7 +69,7 @@ public struct TarShards: ShardSource {
 
     /// Maps shard `shard` and positions a reader at its sample `sample`.
     public func openShard(_ shard: Int, at sample: Int) throws -> TarShardReader {
-        try TarShardReader(index: indexes[shard], schema: schema, at: sample)
+        try TarShardReader(index: indexes[shard], schema: schema, numpyFields: numpyFields, at: sample)
     }
 }
 
