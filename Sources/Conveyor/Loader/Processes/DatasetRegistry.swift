@@ -9,6 +9,8 @@ public enum DatasetRegistry {
         NumpyDataset.Description.typeName: NumpyDataset.Description.self,
         DirectoryDataset.Description.typeName: DirectoryDataset.Description.self,
         TarShards.Description.typeName: TarShards.Description.self,
+        SQLiteDataset.Description.typeName: SQLiteDataset.Description.self,
+        SQLiteShards.Description.typeName: SQLiteShards.Description.self,
     ])
 
     /// Registers `type` under its `typeName`. Registering the same type again
