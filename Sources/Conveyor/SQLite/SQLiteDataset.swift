@@ -44,10 +44,12 @@ public struct SQLiteDataset: SchemaDataset {
             throw ConveyorError.invalidArgument("sample \(index) is outside the table's 0..<\(count)")
         }
         let key = table.keys[index]
-        guard let row = try table.rows(keys: [key], on: try connections.connection(for: context.worker))[key] else {
+        guard let row = try table.rows(from: key, limit: 1, on: try connections.connection(for: context.worker)).first,
+            row.key == key
+        else {
             throw ConveyorError.invalidFile(path: source.path, problem: "the row with key \(key) is gone; the table changed while it was read")
         }
-        return try schema.sample { try table.write(row, into: &$0) }
+        return try schema.sample { try table.write(row, key: key, into: &$0) }
     }
 
     /// One query for the batch's rows, each written into its place.
@@ -56,15 +58,12 @@ public struct SQLiteDataset: SchemaDataset {
             throw ConveyorError.invalidArgument("sample \(bad) is outside the table's 0..<\(count)")
         }
         let connection = try connections.connection(for: context.worker)
-        let rows = try table.rows(keys: indices.map { table.keys[$0] }, on: connection)
-        for (slot, index) in indices.enumerated() {
-            let key = table.keys[index]
-            guard let row = rows[key] else {
-                throw ConveyorError.sourceFailed(
-                    index: index, worker: context.worker,
-                    message: "the row with key \(key) is gone from \(source.path); the table changed while it was read")
-            }
-            try context.blaming(index: index) { try batch.withSample(slot) { try table.write(row, into: &$0) } }
+        let missing = try table.write(keys: indices.map { table.keys[$0] }, into: &batch, on: connection)
+        if let position = missing.first {
+            let index = indices[indices.startIndex + position]
+            throw ConveyorError.sourceFailed(
+                index: index, worker: context.worker,
+                message: "the row with key \(table.keys[index]) is gone from \(source.path); the table changed while it was read")
         }
     }
 }

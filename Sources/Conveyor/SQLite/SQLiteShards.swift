@@ -89,13 +89,13 @@ public struct SQLiteShardReader: ShardReader {
     /// Writes the next row into `writer`.
     public mutating func write(into writer: inout SampleWriter) throws {
         let row = try take()
-        try table.write(row, into: &writer)
+        try table.write(row, key: row.key, into: &writer)
     }
 
     /// The next row as tensors.
     public mutating func read() throws -> Sample {
         let row = try take()
-        return try table.schema.sample { try table.write(row, into: &$0) }
+        return try table.schema.sample { try table.write(row, key: row.key, into: &$0) }
     }
 
     /// Moves past the next row (dropping it from the chunk, or fetching nothing).

@@ -30,7 +30,7 @@ struct SQLiteTable: Sendable {
         keys = try SQLiteTable.reading(source.path, on: connection) { database in
             try Int64.fetchAll(database, sql: "SELECT \(keySQL) FROM \(source.relation.sql) ORDER BY \(keySQL)")
         }
-        _ = try rows(keys: keys.prefix(1), on: connection)  // every column exists
+        _ = try rows(from: keys.first ?? 0, limit: 1, on: connection)  // every column exists
     }
 
     /// A new read-only connection.
@@ -38,8 +38,8 @@ struct SQLiteTable: Sendable {
         try SQLiteTable.open(source)
     }
 
-    /// One fetched row: its key, then its columns' values.
-    struct FetchedRow: Sendable {
+    /// One fetched row, kept: its key and its columns' values.
+    struct FetchedRow: Sendable, SQLiteColumnValues {
         var key: Int64
         var values: [DatabaseValue]
 
@@ -47,16 +47,41 @@ struct SQLiteTable: Sendable {
             key = row[0]
             values = Array(row.databaseValues.dropFirst())
         }
+
+        func value(ofColumn column: Int) -> DatabaseValue { values[column] }
+
+        func withData<T>(ofColumn column: Int, _ body: (Data?) throws -> T) throws -> T {
+            switch values[column].storage {
+            case .null: return try body(nil)
+            case let .blob(data): return try body(data)
+            case let .string(text): return try body(Data(text.utf8))
+            case .int64, .double:
+                throw ConveyorError.invalidArgument("a number is not bytes")
+            }
+        }
     }
 
-    /// The rows of `keys`, by key.
-    func rows(keys: some Collection<Int64>, on connection: DatabaseQueue) throws(ConveyorError) -> [Int64: FetchedRow] {
-        guard !keys.isEmpty else { return [:] }
+    /// Writes the rows of `keys` into `batch`, the row of `keys[p]` as
+    /// sample `p`: one `IN` query (a cached statement), each row written
+    /// from SQLite's memory straight into the batch. Returns the positions
+    /// whose key no row has.
+    func write(keys: [Int64], into batch: inout BatchWriter, on connection: DatabaseQueue) throws(ConveyorError) -> [Int] {
+        guard !keys.isEmpty else { return [] }
+        var positions: [Int64: [Int]] = [:]
+        for (position, key) in keys.enumerated() { positions[key, default: []].append(position) }
         let sql = selectSQL + " WHERE \(keySQL) IN (" + repeatElement("?", count: keys.count).joined(separator: ",") + ")"
-        let rows = try SQLiteTable.reading(source.path, on: connection) { database in
-            try Row.fetchAll(database, sql: sql, arguments: StatementArguments(Array(keys))).map(FetchedRow.init)
+        var written = Set<Int64>()
+        try SQLiteTable.reading(source.path, on: connection) { database in
+            let rows = try Row.fetchCursor(try database.cachedStatement(sql: sql), arguments: StatementArguments(keys))
+            while let row = try rows.next() {
+                let key: Int64 = row[0]
+                for position in positions[key] ?? [] {
+                    try batch.withSample(position) { try write(row, key: key, into: &$0) }
+                }
+                written.insert(key)
+            }
         }
-        return Dictionary(rows.map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+        return keys.indices.filter { !written.contains(keys[$0]) }
     }
 
     /// Up to `limit` rows from key `first` on, in key order.
@@ -67,10 +92,18 @@ struct SQLiteTable: Sendable {
         }
     }
 
-    /// Writes `row` (as `rows` fetched it: the key, then the columns) into `writer`.
-    func write(_ row: FetchedRow, into writer: inout SampleWriter) throws(ConveyorError) {
+    /// Writes `row`'s columns into `writer`.
+    func write(_ row: some SQLiteColumnValues, key: Int64, into writer: inout SampleWriter) throws(ConveyorError) {
         for (field, column) in source.columns.enumerated() {
-            let value = row.values[field]
+            if case .bytes = column.kind {
+                try copy(row, field: field, key: key, into: &writer)
+                continue
+            }
+            if case .tensor = column.kind {
+                try copy(row, field: field, key: key, into: &writer)
+                continue
+            }
+            let value = row.value(ofColumn: field)
             switch (column.kind, value.storage) {
             case let (.int64, .int64(number)):
                 writer.withBytes(ofField: field) { $0.storeBytes(of: number.littleEndian, as: Int64.self) }
@@ -78,36 +111,39 @@ struct SQLiteTable: Sendable {
                 writer.withBytes(ofField: field) { $0.storeBytes(of: number, as: Float64.self) }
             case let (.float64, .int64(number)):
                 writer.withBytes(ofField: field) { $0.storeBytes(of: Double(number), as: Float64.self) }
-            case let (.bytes, .blob(data)):
-                try copy(data, into: &writer, field: field, row: row)
-            case let (.bytes, .string(text)):
-                try copy(Data(text.utf8), into: &writer, field: field, row: row)
-            case let (.tensor, .blob(data)):
-                try copy(data, into: &writer, field: field, row: row)
-            case (.bytes, .null):
-                try writer.setRows(0, ofField: field)
             default:
                 throw .invalidFile(
                     path: source.path,
-                    problem: "column '\(column.name)' of the row with key \(row.key) holds \(value), "
+                    problem: "column '\(column.name)' of the row with key \(key) holds \(value), "
                         + "which is not \(column.kind); fix the row or declare the column's kind")
             }
         }
     }
 
-    /// Copies a BLOB into a variable-rows field.
-    private func copy(_ data: Data, into writer: inout SampleWriter, field: Int, row: FetchedRow) throws(ConveyorError) {
+    /// Copies a BLOB (or TEXT) column into a variable-rows field; NULL is 0 rows.
+    private func copy(_ row: some SQLiteColumnValues, field: Int, key: Int64, into writer: inout SampleWriter) throws(ConveyorError) {
         let description = schema.fields[field]
-        guard data.count % description.bytesPerRow == 0, data.count / description.bytesPerRow <= description.maxRows else {
+        let path = source.path
+        do {
+            try row.withData(ofColumn: field) { data in
+                guard let data else { return try writer.setRows(0, ofField: field) }
+                guard data.count % description.bytesPerRow == 0, data.count / description.bytesPerRow <= description.maxRows else {
+                    throw ConveyorError.invalidFile(
+                        path: path,
+                        problem: "column '\(description.name)' of the row with key \(key) holds \(data.count) bytes; "
+                            + "the field \(description) takes whole rows of \(description.bytesPerRow) bytes, at most \(description.maxRows)")
+                }
+                writer.withBytes(ofField: field) { destination in
+                    data.withUnsafeBytes { destination.copyMemory(from: $0) }
+                }
+                try writer.setRows(data.count / description.bytesPerRow, ofField: field)
+            }
+        } catch let error as ConveyorError {
+            throw error
+        } catch {
             throw .invalidFile(
-                path: source.path,
-                problem: "column '\(description.name)' of the row with key \(row.key) holds \(data.count) bytes; "
-                    + "the field \(description) takes whole rows of \(description.bytesPerRow) bytes, at most \(description.maxRows)")
+                path: path, problem: "column '\(description.name)' of the row with key \(key) is not a BLOB or TEXT: \(error)")
         }
-        writer.withBytes(ofField: field) { destination in
-            data.withUnsafeBytes { destination.copyMemory(from: $0) }
-        }
-        try writer.setRows(data.count / description.bytesPerRow, ofField: field)
     }
 
     /// Opens a read-only connection to `source`'s database.
@@ -153,5 +189,22 @@ struct SQLiteTable: Sendable {
         default:
             return .invalidArgument("reading the database \(path) failed: \(detail); check the table, query and columns")
         }
+    }
+}
+
+/// A row's column values, the key left out: a row in SQLite's memory
+/// (`Row` of a cursor) or one kept (`FetchedRow`).
+protocol SQLiteColumnValues {
+    /// Column `column`'s value (numbers; copies a BLOB).
+    func value(ofColumn column: Int) -> DatabaseValue
+    /// Calls `body` with column `column`'s bytes (nil for NULL), valid during the call.
+    func withData<T>(ofColumn column: Int, _ body: (Data?) throws -> T) throws -> T
+}
+
+extension Row: SQLiteColumnValues {
+    func value(ofColumn column: Int) -> DatabaseValue { self[column + 1] }
+
+    func withData<T>(ofColumn column: Int, _ body: (Data?) throws -> T) throws -> T {
+        try withUnsafeData(atIndex: column + 1, body)
     }
 }
