@@ -50,13 +50,12 @@ struct SQLiteTable: Sendable {
 
         func value(ofColumn column: Int) -> DatabaseValue { values[column] }
 
-        func withData<T>(ofColumn column: Int, _ body: (Data?) throws -> T) throws -> T {
+        func withBytes<T>(ofColumn column: Int, _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> T {
             switch values[column].storage {
             case .null: return try body(nil)
-            case let .blob(data): return try body(data)
-            case let .string(text): return try body(Data(text.utf8))
-            case .int64, .double:
-                throw ConveyorError.invalidArgument("a number is not bytes")
+            case let .blob(data): return try data.withUnsafeBytes { try body($0) }
+            case let .string(text): return try Array(text.utf8).withUnsafeBytes { try body($0) }
+            case .int64, .double: throw ConveyorError.invalidArgument("it holds a number, not bytes")
             }
         }
     }
@@ -67,21 +66,26 @@ struct SQLiteTable: Sendable {
     /// whose key no row has.
     func write(keys: [Int64], into batch: inout BatchWriter, on connection: DatabaseQueue) throws(ConveyorError) -> [Int] {
         guard !keys.isEmpty else { return [] }
-        var positions: [Int64: [Int]] = [:]
-        for (position, key) in keys.enumerated() { positions[key, default: []].append(position) }
-        let sql = selectSQL + " WHERE \(keySQL) IN (" + repeatElement("?", count: keys.count).joined(separator: ",") + ")"
-        var written = Set<Int64>()
+        // Rows come in key order: walk the batch's positions sorted by key alongside them.
+        let byKey = keys.indices.sorted { keys[$0] < keys[$1] }
+        let sql = selectSQL + " WHERE \(keySQL) IN (" + repeatElement("?", count: keys.count).joined(separator: ",")
+            + ") ORDER BY \(keySQL)"
+        var missing: [Int] = []
+        var next = 0
         try SQLiteTable.reading(source.path, on: connection) { database in
-            let rows = try Row.fetchCursor(try database.cachedStatement(sql: sql), arguments: StatementArguments(keys))
-            while let row = try rows.next() {
-                let key: Int64 = row[0]
-                for position in positions[key] ?? [] {
-                    try batch.withSample(position) { try write(row, key: key, into: &$0) }
+            try SQLiteRawRows.forEachRow(of: try database.cachedStatement(sql: sql), binding: keys, in: database) { row in
+                let key = row.key
+                while next < byKey.count, keys[byKey[next]] < key {
+                    missing.append(byKey[next])
+                    next += 1
                 }
-                written.insert(key)
+                while next < byKey.count, keys[byKey[next]] == key {
+                    try batch.withSample(byKey[next]) { try write(row, key: key, into: &$0) }
+                    next += 1
+                }
             }
         }
-        return keys.indices.filter { !written.contains(keys[$0]) }
+        return missing + byKey[next...]
     }
 
     /// Up to `limit` rows from key `first` on, in key order.
@@ -125,18 +129,16 @@ struct SQLiteTable: Sendable {
         let description = schema.fields[field]
         let path = source.path
         do {
-            try row.withData(ofColumn: field) { data in
-                guard let data else { return try writer.setRows(0, ofField: field) }
-                guard data.count % description.bytesPerRow == 0, data.count / description.bytesPerRow <= description.maxRows else {
+            try row.withBytes(ofColumn: field) { bytes in
+                guard let bytes else { return try writer.setRows(0, ofField: field) }
+                guard bytes.count % description.bytesPerRow == 0, bytes.count / description.bytesPerRow <= description.maxRows else {
                     throw ConveyorError.invalidFile(
                         path: path,
-                        problem: "column '\(description.name)' of the row with key \(key) holds \(data.count) bytes; "
+                        problem: "column '\(description.name)' of the row with key \(key) holds \(bytes.count) bytes; "
                             + "the field \(description) takes whole rows of \(description.bytesPerRow) bytes, at most \(description.maxRows)")
                 }
-                writer.withBytes(ofField: field) { destination in
-                    data.withUnsafeBytes { destination.copyMemory(from: $0) }
-                }
-                try writer.setRows(data.count / description.bytesPerRow, ofField: field)
+                if bytes.count > 0 { writer.withBytes(ofField: field) { $0.copyMemory(from: bytes) } }
+                try writer.setRows(bytes.count / description.bytesPerRow, ofField: field)
             }
         } catch let error as ConveyorError {
             throw error
@@ -152,6 +154,11 @@ struct SQLiteTable: Sendable {
         configuration.readonly = true
         configuration.busyMode = .timeout(TimeInterval(source.busyTimeoutMilliseconds) / 1000)
         configuration.label = "conveyor-sqlite"
+        // Read pages through a mapping of the file (up to SQLite's own limit, 2 GiB by default) instead of a
+        // pread per page: random reads of rows spend most of their time in the kernel's page lookup otherwise.
+        configuration.prepareDatabase { database in
+            try database.execute(sql: "PRAGMA mmap_size = 1099511627776")
+        }
         do {
             return try DatabaseQueue(path: source.path, configuration: configuration)
         } catch {
@@ -192,19 +199,11 @@ struct SQLiteTable: Sendable {
     }
 }
 
-/// A row's column values, the key left out: a row in SQLite's memory
-/// (`Row` of a cursor) or one kept (`FetchedRow`).
+/// A row's column values, the key left out: a row SQLite stands on
+/// (`SQLiteRawRow`) or one kept (`FetchedRow`).
 protocol SQLiteColumnValues {
-    /// Column `column`'s value (numbers; copies a BLOB).
+    /// Column `column`'s value (numbers; copies bytes).
     func value(ofColumn column: Int) -> DatabaseValue
     /// Calls `body` with column `column`'s bytes (nil for NULL), valid during the call.
-    func withData<T>(ofColumn column: Int, _ body: (Data?) throws -> T) throws -> T
-}
-
-extension Row: SQLiteColumnValues {
-    func value(ofColumn column: Int) -> DatabaseValue { self[column + 1] }
-
-    func withData<T>(ofColumn column: Int, _ body: (Data?) throws -> T) throws -> T {
-        try withUnsafeData(atIndex: column + 1, body)
-    }
+    func withBytes<T>(ofColumn column: Int, _ body: (UnsafeRawBufferPointer?) throws -> T) throws -> T
 }

@@ -16,12 +16,13 @@ extension BenchCatalog {
                 let shards = try TarBenchShards(samplesPerShard: quick ? 512 : 2048)
                 defer { shards.remove() }
                 var rows: [BenchRow] = []
-                for inPlace in [true, false] {
-                    rows.append(try await BenchSupport.best(quick: quick) { try shards.epoch(inPlace: inPlace) })
+                for (workers, inPlace) in [(WorkerBackend.inline, false), (.processes(2), true), (.processes(2), false)] {
+                    rows.append(try await BenchSupport.best(quick: quick) { try shards.epoch(workers: workers, inPlace: inPlace) })
                 }
                 rows += StreamBench.python(["tar"] + shards.paths)
                 if let python = rows.first(where: { $0.impl.hasPrefix("python tarfile") }) {
                     noteSpeedUp(of: &rows[0], over: python, "Python's tarfile")
+                    noteSpeedUp(of: &rows[1], over: python, "Python's tarfile")
                 }
                 return rows
             },
@@ -33,9 +34,15 @@ extension BenchCatalog {
             ) { quick in
                 let table = try SQLiteBenchTable(count: quick ? 8192 : 32_768)
                 defer { table.remove() }
-                var rows = [try await BenchSupport.best(quick: quick) { try table.epoch() }]
+                var rows: [BenchRow] = []
+                for workers in [WorkerBackend.inline, .processes(2)] {
+                    rows.append(try await BenchSupport.best(quick: quick) { try table.epoch(workers: workers) })
+                }
                 rows += StreamBench.python(["sqlite", table.path, "\(table.count)"])
-                if rows.count > 1 { noteSpeedUp(of: &rows[0], over: rows[1], "Python's sqlite3") }
+                if rows.count > 2 {
+                    noteSpeedUp(of: &rows[0], over: rows[2], "Python's sqlite3")
+                    noteSpeedUp(of: &rows[1], over: rows[2], "Python's sqlite3")
+                }
                 return rows
             },
         ]
@@ -72,19 +79,20 @@ struct TarBenchShards {
         count = samplesPerShard * TarBenchShards.shardCount
     }
 
-    /// One timed epoch (after a warm one) of 2 worker processes.
-    func epoch(inPlace: Bool) throws -> BenchRow {
+    /// One timed epoch (after a warm one).
+    func epoch(workers: WorkerBackend, inPlace: Bool) throws -> BenchRow {
         let loader = try DataLoader(
             streaming: TarShards.Description(paths: paths),
-            LoaderConfiguration(batchSize: 64, sampler: .shuffled, workers: .processes(2), prefetch: 4, seed: 3,
+            LoaderConfiguration(batchSize: 64, sampler: .shuffled, workers: workers, prefetch: 4, seed: 3,
                                 batchTimeout: .seconds(60), label: "bench"))
         defer { loader.stop() }
         _ = try StreamBench.drain(loader, items: count, field: "bin", inPlace: inPlace)
         let start = BenchSupport.now()
         let check = try StreamBench.drain(loader, items: count, field: "bin", inPlace: inPlace)
         var row = BenchRow(
-            scenario: "stream-tar", impl: "conveyor TarShards (2 processes, \(inPlace ? "in place" : "copied"))",
-            items: count, itemBytes: TarBenchShards.sampleBytes, workers: 2, seconds: BenchSupport.now() - start,
+            scenario: "stream-tar",
+            impl: "conveyor TarShards (\(BenchCatalog.workersLabel(workers))\(inPlace ? ", in place" : workers == .inline ? "" : ", copied"))",
+            items: count, itemBytes: TarBenchShards.sampleBytes, workers: workers.workerCount, seconds: BenchSupport.now() - start,
             corrupt: check.corrupt, missing: check.missing, duplicated: check.duplicated)
         row.note = StreamBench.stallNote(loader)
         return row
@@ -125,22 +133,22 @@ struct SQLiteBenchTable {
         }
     }
 
-    /// One timed epoch (after a warm one) of 2 worker processes.
-    func epoch() throws -> BenchRow {
+    /// One timed epoch (after a warm one), read in place.
+    func epoch(workers: WorkerBackend) throws -> BenchRow {
         let source = SQLiteSource(
             path: path, table: "samples", key: "id",
             columns: [SQLiteColumn("data", .bytes(maxCount: 4096)), SQLiteColumn("label", .int64)])
         let loader = try DataLoader(
             describedBy: SQLiteDataset.Description(source: source),
-            LoaderConfiguration(batchSize: 64, sampler: .shuffled, workers: .processes(2), prefetch: 4, seed: 3,
+            LoaderConfiguration(batchSize: 64, sampler: .shuffled, workers: workers, prefetch: 4, seed: 3,
                                 batchTimeout: .seconds(60), label: "bench"))
         defer { loader.stop() }
         _ = try StreamBench.drain(loader, items: count, field: "data", inPlace: true)
         let start = BenchSupport.now()
         let check = try StreamBench.drain(loader, items: count, field: "data", inPlace: true)
         var row = BenchRow(
-            scenario: "sqlite-read", impl: "conveyor SQLiteDataset (2 processes, in place)", items: count, itemBytes: 4096,
-            workers: 2, seconds: BenchSupport.now() - start, corrupt: check.corrupt, missing: check.missing,
+            scenario: "sqlite-read", impl: "conveyor SQLiteDataset (\(BenchCatalog.workersLabel(workers)), in place)", items: count,
+            itemBytes: 4096, workers: workers.workerCount, seconds: BenchSupport.now() - start, corrupt: check.corrupt, missing: check.missing,
             duplicated: check.duplicated)
         row.note = StreamBench.stallNote(loader)
         return row
