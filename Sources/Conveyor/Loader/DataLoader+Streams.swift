@@ -31,16 +31,9 @@ extension DataLoader where Output == TensorBatch {
         streaming description: Description, _ configuration: LoaderConfiguration, shuffleBuffer: Int = 0,
         resumingFrom state: LoaderState? = nil
     ) throws(ConveyorError) where Description.Made == StreamDataset<Source> {
-        let dataset: StreamDataset<Source>
-        do {
-            dataset = try description.makeDataset()
-        } catch let error as ConveyorError {
-            throw error
-        } catch {
-            throw .invalidArgument("\(Description.self) could not make its dataset: \(error)")
-        }
+        let dataset = try DataLoader.dataset(describedBy: description)
         try self.init(
-            describedBy: description,
+            describedBy: description, made: dataset,
             try DataLoader.streamConfiguration(configuration, shardSizes: dataset.source.shardSizes, shuffleBuffer: shuffleBuffer),
             resumingFrom: state)
     }

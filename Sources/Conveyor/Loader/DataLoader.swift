@@ -227,19 +227,33 @@ extension DataLoader {
         describedBy description: Description, _ configuration: LoaderConfiguration,
         resumingFrom state: LoaderState? = nil
     ) throws(ConveyorError) where Output == TensorBatch {
-        let dataset: Description.Made
-        do {
-            dataset = try description.makeDataset()
-        } catch let error as ConveyorError {
-            throw error
-        } catch {
-            throw .invalidArgument("\(Description.self) could not make its dataset: \(error)")
-        }
+        try self.init(describedBy: description, made: try DataLoader.dataset(describedBy: description), configuration,
+                      resumingFrom: state)
+    }
+
+    /// A loader of `dataset`, which `description` made (worker processes make their own from `description`).
+    convenience init<Description: DatasetDescription>(
+        describedBy description: Description, made dataset: Description.Made, _ configuration: LoaderConfiguration,
+        resumingFrom state: LoaderState?
+    ) throws(ConveyorError) where Output == TensorBatch {
         let layout = try BatchLayout(sampleSchema: dataset.schema, batchSize: Swift.max(1, configuration.batchSize))
         try self.init(
             datasetCount: dataset.count, configuration: configuration, resumingFrom: state,
             make: DataLoader.collator(dataset, layout),
             processWorkers: DataLoader.processWorkers(for: description, datasetCount: dataset.count, layout: layout))
+    }
+
+    /// The dataset `description` makes; its errors as `ConveyorError`s.
+    static func dataset<Description: DatasetDescription>(
+        describedBy description: Description
+    ) throws(ConveyorError) -> Description.Made {
+        do {
+            return try description.makeDataset()
+        } catch let error as ConveyorError {
+            throw error
+        } catch {
+            throw .invalidArgument("\(Description.self) could not make its dataset: \(error)")
+        }
     }
 
     /// Collates batches of `dataset` into arrays.

@@ -85,17 +85,10 @@ struct TarBenchShards {
             streaming: TarShards.Description(paths: paths),
             LoaderConfiguration(batchSize: 64, sampler: .shuffled, workers: workers, prefetch: 4, seed: 3,
                                 batchTimeout: .seconds(60), label: "bench"))
-        defer { loader.stop() }
-        _ = try StreamBench.drain(loader, items: count, field: "bin", inPlace: inPlace)
-        let start = BenchSupport.now()
-        let check = try StreamBench.drain(loader, items: count, field: "bin", inPlace: inPlace)
-        var row = BenchRow(
-            scenario: "stream-tar",
-            impl: "conveyor TarShards (\(BenchCatalog.workersLabel(workers))\(inPlace ? ", in place" : workers == .inline ? "" : ", copied"))",
-            items: count, itemBytes: TarBenchShards.sampleBytes, workers: workers.workerCount, seconds: BenchSupport.now() - start,
-            corrupt: check.corrupt, missing: check.missing, duplicated: check.duplicated)
-        row.note = StreamBench.stallNote(loader)
-        return row
+        let how = inPlace ? ", in place" : workers == .inline ? "" : ", copied"
+        return try StreamBench.timedEpoch(
+            loader, scenario: "stream-tar", impl: "conveyor TarShards (\(BenchCatalog.workersLabel(workers))\(how))",
+            items: count, field: "bin", inPlace: inPlace)
     }
 
     func remove() {
@@ -142,16 +135,9 @@ struct SQLiteBenchTable {
             describedBy: SQLiteDataset.Description(source: source),
             LoaderConfiguration(batchSize: 64, sampler: .shuffled, workers: workers, prefetch: 4, seed: 3,
                                 batchTimeout: .seconds(60), label: "bench"))
-        defer { loader.stop() }
-        _ = try StreamBench.drain(loader, items: count, field: "data", inPlace: true)
-        let start = BenchSupport.now()
-        let check = try StreamBench.drain(loader, items: count, field: "data", inPlace: true)
-        var row = BenchRow(
-            scenario: "sqlite-read", impl: "conveyor SQLiteDataset (\(BenchCatalog.workersLabel(workers)), in place)", items: count,
-            itemBytes: 4096, workers: workers.workerCount, seconds: BenchSupport.now() - start, corrupt: check.corrupt, missing: check.missing,
-            duplicated: check.duplicated)
-        row.note = StreamBench.stallNote(loader)
-        return row
+        return try StreamBench.timedEpoch(
+            loader, scenario: "sqlite-read", impl: "conveyor SQLiteDataset (\(BenchCatalog.workersLabel(workers)), in place)",
+            items: count, field: "data", inPlace: true)
     }
 
     func remove() {
@@ -193,23 +179,23 @@ enum StreamBench {
         return "stall \(Int((stats.dataStallShare * 100).rounded()))%; workers busy [\(busy)]%"
     }
 
-    /// Rows of Tests/Comparisons/stream_readers.py run with `arguments`; none without python3 or the script.
+    /// Rows of Tests/Comparisons/stream_readers.py run with `arguments`.
     static func python(_ arguments: [String]) -> [BenchRow] {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Tests/Comparisons/stream_readers.py").path
-        guard FileManager.default.fileExists(atPath: script) else { return [] }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return [] }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
-            try? JSONDecoder().decode(BenchRow.self, from: Data($0.utf8))
-        }
+        ComparisonScript.rows("stream_readers.py", arguments)
+    }
+
+    /// One epoch of `loader` timed after a warm one, as a row of `scenario`.
+    static func timedEpoch(
+        _ loader: DataLoader<TensorBatch>, scenario: String, impl: String, items: Int, field: String, inPlace: Bool
+    ) throws -> BenchRow {
+        defer { loader.stop() }
+        _ = try drain(loader, items: items, field: field, inPlace: inPlace)
+        let start = BenchSupport.now()
+        let check = try drain(loader, items: items, field: field, inPlace: inPlace)
+        var row = BenchRow(
+            scenario: scenario, impl: impl, items: items, itemBytes: 4096, workers: loader.configuration.workers.workerCount,
+            seconds: BenchSupport.now() - start, corrupt: check.corrupt, missing: check.missing, duplicated: check.duplicated)
+        row.note = stallNote(loader)
+        return row
     }
 }

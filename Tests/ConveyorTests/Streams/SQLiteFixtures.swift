@@ -36,11 +36,6 @@ enum SQLiteFixtures {
 
     /// Every batch of one epoch as the row numbers it holds, contents checked.
     static func epoch(_ loader: DataLoader<TensorBatch>) throws -> [[Int]] {
-        var batches = loader.makeBatchIterator()
-        var out: [[Int]] = []
-        while let batch = try batches.next() {
-            out.append(try (0..<batch.count).map { try check(batch, $0) })
-        }
-        return out
+        try StreamFixtures.epoch(loader, check: check)
     }
 }

@@ -49,6 +49,11 @@ enum StreamFixtures {
 
     /// Every batch of one epoch as the sample numbers it holds, contents checked.
     static func epoch(_ loader: DataLoader<TensorBatch>) throws -> [[Int]] {
+        try epoch(loader, check: check)
+    }
+
+    /// Every batch of one epoch as what `check` makes of each sample.
+    static func epoch(_ loader: DataLoader<TensorBatch>, check: (TensorBatch, Int) throws -> Int) throws -> [[Int]] {
         var batches = loader.makeBatchIterator()
         var out: [[Int]] = []
         while let batch = try batches.next() {
