@@ -14,7 +14,8 @@ extension DataLoader where Output == TensorBatch {
     ) throws(ConveyorError) {
         try self.init(
             collating: dataset,
-            try DataLoader.streamConfiguration(configuration, shardSizes: dataset.source.shardSizes, shuffleBuffer: shuffleBuffer),
+            try DataLoader.streamConfiguration(
+                configuration, shardSizes: dataset.source.shardSizes, shuffleBuffer: shuffleBuffer, resumingFrom: state),
             resumingFrom: state)
     }
 
@@ -34,16 +35,23 @@ extension DataLoader where Output == TensorBatch {
         let dataset = try DataLoader.dataset(describedBy: description)
         try self.init(
             describedBy: description, made: dataset,
-            try DataLoader.streamConfiguration(configuration, shardSizes: dataset.source.shardSizes, shuffleBuffer: shuffleBuffer),
+            try DataLoader.streamConfiguration(
+                configuration, shardSizes: dataset.source.shardSizes, shuffleBuffer: shuffleBuffer, resumingFrom: state),
             resumingFrom: state)
     }
 
-    /// `configuration` with its sampler turned into the stream's `ShardOrder`.
+    /// `configuration` with its sampler turned into the stream's `ShardOrder`;
+    /// throws for a state saved with another worker count.
     private static func streamConfiguration(
-        _ configuration: LoaderConfiguration, shardSizes: [Int], shuffleBuffer: Int
+        _ configuration: LoaderConfiguration, shardSizes: [Int], shuffleBuffer: Int, resumingFrom state: LoaderState?
     ) throws(ConveyorError) -> LoaderConfiguration {
         var configuration = configuration
         let workers = Swift.max(1, configuration.workers.workerCount)
+        if let saved = state?.streamWorkers, saved != workers {
+            throw .invalidArgument(
+                "the state was saved by a stream loader with \(saved) workers, and a stream's batches depend on the "
+                    + "worker count; resume with \(saved) workers (.inline counts as 1)")
+        }
         switch configuration.sampler {
         case .sequential, .shuffled:
             configuration.sampler = .shards(ShardOrder(

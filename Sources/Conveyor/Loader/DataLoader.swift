@@ -100,7 +100,9 @@ public final class DataLoader<Output: Sendable>: Sendable {
     /// Where the loader is: the next batch to be delivered. Save it to resume later.
     public var state: LoaderState {
         let position = control.withLock { $0.position }
-        return LoaderState(seed: configuration.seed, epoch: position.epoch, nextBatch: position.nextBatch)
+        var state = LoaderState(seed: configuration.seed, epoch: position.epoch, nextBatch: position.nextBatch)
+        if case let .shards(order) = configuration.sampler { state.streamWorkers = order.workers }
+        return state
     }
 
     /// The current epoch's stats, live.

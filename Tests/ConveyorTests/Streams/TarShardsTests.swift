@@ -66,6 +66,12 @@ import Testing
                 streaming: StreamDataset(try TarShards(paths: paths)), configuration, shuffleBuffer: 6, resumingFrom: state)
             defer { resumed.stop() }
             #expect(try StreamFixtures.epoch(resumed) == Array(expected[cut...]))
+            #expect(state.streamWorkers == 2)
+            #expect(throws: ConveyorError.self) {
+                try DataLoader(streaming: StreamDataset(try TarShards(paths: paths)),
+                               LoaderConfiguration(batchSize: 3, sampler: .shuffled, workers: .threads(3), seed: 21),
+                               shuffleBuffer: 6, resumingFrom: state)
+            }
         }
     }
 
