@@ -12,7 +12,7 @@ struct ConveyorCommand: AsyncParsableCommand {
         commandName: "conveyor",
         abstract: "Keeps a training loop fed: a demo, ring tools and benchmarks.",
         version: version,
-        subcommands: [DemoCommand.self, InspectCommand.self, CleanCommand.self, BenchCommand.self,
+        subcommands: [DemoCommand.self, InspectCommand.self, CleanCommand.self, BenchCommand.self, PackCommand.self,
                       RingProducerCommand.self]
     )
 

@@ -15,6 +15,12 @@ public struct NumpyHeader: Sendable, Hashable {
     /// Parses the header at the start of `file`, whose whole content is given
     /// (at least the header; the data's length is checked too). `path` is for messages.
     public init(parsing file: UnsafeRawBufferPointer, path: String) throws(ConveyorError) {
+        try self.init(parsing: file, path: path, allowingScalar: false)
+    }
+
+    /// The same; a 0-dimensional array (one scalar: a label in a tar
+    /// shard) is allowed when `allowingScalar`.
+    init(parsing file: UnsafeRawBufferPointer, path: String, allowingScalar: Bool) throws(ConveyorError) {
         func bad(_ problem: String) -> ConveyorError { .invalidFile(path: path, problem: problem) }
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
         guard file.count >= 10, Array(file[0..<6]) == magic else {
@@ -60,7 +66,7 @@ public struct NumpyHeader: Sendable, Hashable {
         guard !fortranOrder else {
             throw bad("it is in Fortran order; save a C-ordered array (numpy.ascontiguousarray(a))")
         }
-        guard !shape.isEmpty else {
+        guard !shape.isEmpty || allowingScalar else {
             throw bad("it holds a 0-dimensional array, which has no rows; save an array whose first dimension counts samples")
         }
         guard shape.allSatisfy({ $0 >= 0 }) else {

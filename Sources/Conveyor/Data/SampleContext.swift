@@ -8,12 +8,21 @@ public struct SampleContext: Sendable, Hashable {
     public var epoch: Int
     /// The worker making the sample; nil when the consumer makes it (`.inline`).
     public var worker: Int?
+    /// With a sharded stream (`Sampler.shards`): how its shards are read
+    /// this epoch, so a stream dataset knows what its worker reads next.
+    public var shardOrder: ShardOrder?
 
     /// A context for `epoch` under `seed`.
     public init(seed: UInt64 = 0, epoch: Int = 0, worker: Int? = nil) {
         self.seed = seed
         self.epoch = epoch
         self.worker = worker
+    }
+
+    /// The context of `plan`'s batches made by `worker` under `seed`.
+    init(plan: BatchPlan, seed: UInt64, worker: Int?) {
+        self.init(seed: seed, epoch: plan.epoch, worker: worker)
+        shardOrder = plan.shardOrder
     }
 
     /// The generator for the sample at `index`: derived from (seed, epoch, index).

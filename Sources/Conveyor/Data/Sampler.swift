@@ -17,6 +17,11 @@ public enum Sampler: Sendable, Codable, Hashable {
     case distributed(rank: Int, worldSize: Int, shuffle: Bool, remainder: DistributedRemainder)
     /// These indices, in this order, every epoch.
     case indices([Int])
+    /// A sharded stream's order (`ShardOrder`): each worker reads its own
+    /// shards sequentially and makes whole batches of them. `DataLoader(streaming:…)`
+    /// sets it from the dataset's shards; `order(…)` gives the samples as
+    /// batches of one would deliver them.
+    case shards(ShardOrder)
 
     /// Throws when the sampler cannot serve a dataset of `count` samples.
     public func validate(datasetCount count: Int) throws(ConveyorError) {
@@ -30,6 +35,8 @@ public enum Sampler: Sendable, Codable, Hashable {
             guard (0..<worldSize).contains(rank) else {
                 throw .invalidArgument("rank \(rank) is outside the world of size \(worldSize); pass a rank in 0..<\(worldSize)")
             }
+        case let .shards(order):
+            try order.validate(datasetCount: count)
         case let .indices(indices):
             if let bad = indices.first(where: { !(0..<count).contains($0) }) {
                 throw .invalidArgument("the sampler's index \(bad) is outside the dataset's 0..<\(count)")
@@ -59,6 +66,8 @@ public enum Sampler: Sendable, Codable, Hashable {
             return Array(stride(from: rank, to: total, by: worldSize).map { all[$0] })
         case let .indices(indices):
             return indices
+        case let .shards(order):
+            return order.batches(seed: seed, epoch: epoch, batchSize: 1, dropLast: false).order
         }
     }
 
@@ -68,13 +77,22 @@ public enum Sampler: Sendable, Codable, Hashable {
     static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
         var order = Array(0..<count)
         var random = SeededRandom(seed: seed, path: [shuffleDomain, epoch])
-        var position = count - 1
+        shuffle(&order, using: &random)
+        return order
+    }
+
+    /// Shuffles `elements` in place by Fisher–Yates with `bounded(_:using:)`.
+    static func shuffle<Element>(_ elements: inout [Element], using random: inout SeededRandom) {
+        var position = elements.count - 1
         while position > 0 {
-            let pick = Int(UInt64(position + 1).multipliedFullWidth(by: random.next()).high)
-            order.swapAt(position, pick)
+            elements.swapAt(position, bounded(position + 1, using: &random))
             position -= 1
         }
-        return order
+    }
+
+    /// A number in `0..<bound` (`bound` ≥ 1), drawn by multiplication.
+    static func bounded(_ bound: Int, using random: inout SeededRandom) -> Int {
+        Int(UInt64(bound).multipliedFullWidth(by: random.next()).high)
     }
 
     /// Keeps the shuffle's stream apart from the per-sample streams (seed, epoch, index).

@@ -109,7 +109,9 @@ public final class DataLoader<Output: Sendable>: Sendable {
     /// Where the loader is: the next batch to be delivered. Save it to resume later.
     public var state: LoaderState {
         let position = control.withLock { $0.position }
-        return LoaderState(seed: configuration.seed, epoch: position.epoch, nextBatch: position.nextBatch)
+        var state = LoaderState(seed: configuration.seed, epoch: position.epoch, nextBatch: position.nextBatch)
+        if case let .shards(order) = configuration.sampler { state.streamWorkers = order.workers }
+        return state
     }
 
     /// The current epoch's stats, live.
@@ -198,7 +200,7 @@ public final class DataLoader<Output: Sendable>: Sendable {
 
     /// Makes batch `batch` on the consumer's thread (`.inline`).
     func makeInline(_ plan: BatchPlan, _ batch: Int) -> LaneMessage<Output> {
-        let context = SampleContext(seed: configuration.seed, epoch: plan.epoch, worker: nil)
+        let context = SampleContext(plan: plan, seed: configuration.seed, worker: nil)
         do {
             return .batch(batch, try make(plan, batch, context))
         } catch {
@@ -268,19 +270,33 @@ extension DataLoader {
         describedBy description: Description, _ configuration: LoaderConfiguration,
         resumingFrom state: LoaderState? = nil
     ) throws(ConveyorError) where Output == TensorBatch {
-        let dataset: Description.Made
-        do {
-            dataset = try description.makeDataset()
-        } catch let error as ConveyorError {
-            throw error
-        } catch {
-            throw .invalidArgument("\(Description.self) could not make its dataset: \(error)")
-        }
+        try self.init(describedBy: description, made: try DataLoader.dataset(describedBy: description), configuration,
+                      resumingFrom: state)
+    }
+
+    /// A loader of `dataset`, which `description` made (worker processes make their own from `description`).
+    convenience init<Description: DatasetDescription>(
+        describedBy description: Description, made dataset: Description.Made, _ configuration: LoaderConfiguration,
+        resumingFrom state: LoaderState?
+    ) throws(ConveyorError) where Output == TensorBatch {
         let layout = try BatchLayout(sampleSchema: dataset.schema, batchSize: Swift.max(1, configuration.batchSize))
         try self.init(
             datasetCount: dataset.count, configuration: configuration, resumingFrom: state,
             make: DataLoader.collator(dataset, layout),
             processWorkers: DataLoader.processWorkers(for: description, datasetCount: dataset.count, layout: layout))
+    }
+
+    /// The dataset `description` makes; its errors as `ConveyorError`s.
+    static func dataset<Description: DatasetDescription>(
+        describedBy description: Description
+    ) throws(ConveyorError) -> Description.Made {
+        do {
+            return try description.makeDataset()
+        } catch let error as ConveyorError {
+            throw error
+        } catch {
+            throw .invalidArgument("\(Description.self) could not make its dataset: \(error)")
+        }
     }
 
     /// Collates batches of `dataset` into arrays.

@@ -39,20 +39,21 @@ final class EpochRun<Output: Sendable>: Sendable {
 
     /// The lane batch `batch` arrives in.
     func lane(forBatch batch: Int) -> BoundedQueue<LaneMessage<Output>> {
-        lanes.count == 1 ? lanes[0] : lanes[batch % workerCount]
+        lanes.count == 1 ? lanes[0] : lanes[plan.worker(ofBatch: batch) ?? batch % workerCount]
     }
 
     /// The batches worker `worker` makes: those from `firstBatch` on that are
-    /// `worker` modulo the worker count.
-    func batches(forWorker worker: Int) -> StrideTo<Int> {
+    /// `worker` modulo the worker count, or, of a sharded stream, those of its shards.
+    func batches(forWorker worker: Int) -> [Int] {
+        if let owned = plan.batches(ownedBy: worker, from: firstBatch) { return owned }
         let first = firstBatch + ((worker - firstBatch % workerCount) + workerCount) % workerCount
-        return stride(from: first, to: plan.batchCount, by: workerCount)
+        return Array(stride(from: first, to: plan.batchCount, by: workerCount))
     }
 
     /// Worker `worker`'s job: make its batches and put them in its lane until
     /// done, cancelled, or a batch fails (the failure is delivered in its place).
     func produce(worker: Int, seed: UInt64, make: BatchMaker<Output>, busy: WorkerBusyClock) {
-        let context = SampleContext(seed: seed, epoch: plan.epoch, worker: worker)
+        let context = SampleContext(plan: plan, seed: seed, worker: worker)
         for batch in batches(forWorker: worker) {
             if isCancelled { return }
             let start = SystemCalls.monotonicNanoseconds()

@@ -65,6 +65,11 @@ public struct LoaderConfiguration: Sendable, Hashable {
             guard count >= 1 else { throw .invalidArgument("processes(\(count)): pass 1 or more, or .inline for none") }
         }
         try sampler.validate(datasetCount: datasetCount)
+        if case let .shards(order) = sampler, order.workers != max(1, workers.workerCount) {
+            throw .invalidArgument(
+                "the shard order is for \(order.workers) workers but the loader has \(max(1, workers.workerCount)); "
+                    + "build it for the loader's workers (DataLoader(streaming:) does)")
+        }
     }
 
     /// The plan of `epoch` under `seed` for a dataset of `datasetCount` samples.

@@ -17,6 +17,9 @@ public struct LoaderState: Sendable, Codable, Hashable, CustomStringConvertible 
     public var epoch: Int
     /// The next batch of that epoch to deliver.
     public var nextBatch: Int
+    /// The worker count of a sharded stream's loader (its batches depend on
+    /// it, so it resumes only with as many); nil for other loaders.
+    public var streamWorkers: Int?
 
     /// A state at batch `nextBatch` of `epoch` under `seed`.
     public init(seed: UInt64, epoch: Int, nextBatch: Int) {

@@ -14,5 +14,6 @@ struct BenchScenario: Sendable {
 enum BenchCatalog {
     static var all: [BenchScenario] {
         queueScenarios + ringScenarios + loaderScenarios + processLoaderScenarios + loaderNpyScenarios
+            + streamScenarios
     }
 }

@@ -208,22 +208,6 @@ enum LoaderNpyBench {
     /// script Tests/Comparisons/torch_loader_npy.py, when python3 can import
     /// torch; no rows otherwise.
     static func pytorch(_ files: NpyBenchFiles) -> [BenchRow] {
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Tests/Comparisons/torch_loader_npy.py").path
-        guard FileManager.default.fileExists(atPath: script) else { return [] }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, files.directory]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return [] }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let decoder = JSONDecoder()
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
-            try? decoder.decode(BenchRow.self, from: Data($0.utf8))
-        }
+        ComparisonScript.rows("torch_loader_npy.py", [files.directory])
     }
 }

@@ -8,6 +8,9 @@ public enum DatasetRegistry {
         SyntheticImageDataset.typeName: SyntheticImageDataset.self,
         NumpyDataset.Description.typeName: NumpyDataset.Description.self,
         DirectoryDataset.Description.typeName: DirectoryDataset.Description.self,
+        TarShards.Description.typeName: TarShards.Description.self,
+        SQLiteDataset.Description.typeName: SQLiteDataset.Description.self,
+        SQLiteShards.Description.typeName: SQLiteShards.Description.self,
     ])
 
     /// Registers `type` under its `typeName`. Registering the same type again

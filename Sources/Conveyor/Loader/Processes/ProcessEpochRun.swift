@@ -27,7 +27,7 @@ final class ProcessEpochRun: EpochSource {
     var queueDepths: [Int] { pool.queueDepths }
 
     func worker(forBatch batch: Int) -> Int? {
-        delivery == .ordered ? (batch - firstBatch) % pool.count : nil
+        delivery == .ordered ? plan.worker(ofBatch: batch) ?? (batch - firstBatch) % pool.count : nil
     }
 
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {

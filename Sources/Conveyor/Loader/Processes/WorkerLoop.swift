@@ -42,7 +42,9 @@ struct WorkerLoop<Dataset: SchemaDataset>: ~Copyable {
                     sampler: job.sampler, datasetCount: job.datasetCount, batchSize: job.batchSize,
                     dropLast: job.dropLast, seed: job.seed, epoch: epoch)
                 self.plan = plan
-                schedule.start(generation: generation, epoch: epoch, firstBatch: firstBatch, batchCount: plan.batchCount)
+                schedule.start(
+                    generation: generation, epoch: epoch, firstBatch: firstBatch, batchCount: plan.batchCount,
+                    ownedBatches: plan.batches(ownedBy: job.worker, from: firstBatch))
                 continue
             case .nothing:
                 break
@@ -50,7 +52,7 @@ struct WorkerLoop<Dataset: SchemaDataset>: ~Copyable {
             guard let plan, let generation = schedule.current?.generation, let batch = schedule.take() else { continue }
             guard var writer = try reserveSlot() else { continue }  // a newer command came: this batch is not wanted
             let start = SystemCalls.monotonicNanoseconds()
-            let context = SampleContext(seed: job.seed, epoch: plan.epoch, worker: job.worker)
+            let context = SampleContext(plan: plan, seed: job.seed, worker: job.worker)
             do {
                 try slot.layout.collate(dataset, indices: plan.indices(ofBatch: batch), context: context, into: &writer)
                 try slot.markMade(&writer, generation: generation, batch: batch,

@@ -3,7 +3,8 @@
 ///
 /// Worker `w` of `N` makes, of an iteration that starts at batch `f`, the
 /// batches `f + w, f + w + N, …`: the consumer reads batch `k` from lane
-/// `(k − f) mod N`. A newer `run` replaces the current iteration at once
+/// `(k − f) mod N`; of a sharded stream's plan, the batches of its own
+/// shards (`BatchPlan.worker(ofBatch:)`). A newer `run` replaces the current iteration at once
 /// (its batches are no longer wanted); a failure ends it.
 struct WorkerSchedule: Sendable, Hashable {
     /// This worker's index.
@@ -23,6 +24,9 @@ struct WorkerSchedule: Sendable, Hashable {
         var nextBatch: Int
         /// The epoch's batch count.
         var batchCount: Int
+        /// A sharded stream's batches for this worker from `nextBatch` on
+        /// (made in this order); nil: every `workerCount`-th.
+        var owned: [Int]?
     }
 
     /// A worker with nothing to do yet.
@@ -33,8 +37,14 @@ struct WorkerSchedule: Sendable, Hashable {
 
     /// Starts making the share of an iteration of `epoch` from `firstBatch`,
     /// whose epoch has `batchCount` batches, dropping any older iteration.
-    mutating func start(generation: Int64, epoch: Int, firstBatch: Int, batchCount: Int) {
-        current = Iteration(generation: generation, epoch: epoch, nextBatch: firstBatch + worker, batchCount: batchCount)
+    mutating func start(generation: Int64, epoch: Int, firstBatch: Int, batchCount: Int, ownedBatches: [Int]? = nil) {
+        if let ownedBatches {
+            current = Iteration(
+                generation: generation, epoch: epoch, nextBatch: ownedBatches.first ?? batchCount, batchCount: batchCount,
+                owned: Array(ownedBatches.dropFirst().reversed()))
+        } else {
+            current = Iteration(generation: generation, epoch: epoch, nextBatch: firstBatch + worker, batchCount: batchCount)
+        }
     }
 
     /// The next batch to make, and moves past it; nil when idle.
@@ -45,7 +55,11 @@ struct WorkerSchedule: Sendable, Hashable {
             return nil
         }
         let batch = iteration.nextBatch
-        iteration.nextBatch += workerCount
+        if iteration.owned != nil {
+            iteration.nextBatch = iteration.owned?.popLast() ?? iteration.batchCount
+        } else {
+            iteration.nextBatch += workerCount
+        }
         current = iteration
         return batch
     }
