@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Conveyor",
-    platforms: [.macOS(.v15)],
+    // Linux only (Glibc or Musl): docs/PORTING.md lists what a macOS port replaces.
     products: [
         .library(name: "Conveyor", targets: ["Conveyor"]),
         .executable(name: "conveyor", targets: ["conveyor"]),
@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // `swift package generate-documentation --target Conveyor` (Sources/Conveyor/Conveyor.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "CConveyor"),

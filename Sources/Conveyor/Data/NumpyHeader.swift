@@ -1,20 +1,20 @@
 /// The header of a NumPy `.npy` file (format versions 1, 2 and 3): the dtype,
 /// the shape, and where the data starts. Parsing checks everything before a
 /// byte of data is trusted, and each problem is its own clear error.
-public struct NumpyHeader: Sendable, Hashable {
+struct NumpyHeader: Sendable, Hashable {
     /// The scalar type (little-endian in the file).
-    public let dtype: DType
+    let dtype: DType
     /// The array's shape; the first dimension is the number of samples.
-    public let shape: [Int]
+    let shape: [Int]
     /// The offset of the first data byte in the file.
-    public let dataOffset: Int
+    let dataOffset: Int
 
     /// Bytes of data the shape and dtype call for.
-    public var dataByteCount: Int { shape.reduce(1, *) * dtype.size }
+    var dataByteCount: Int { shape.reduce(1, *) * dtype.size }
 
     /// Parses the header at the start of `file`, whose whole content is given
     /// (at least the header; the data's length is checked too). `path` is for messages.
-    public init(parsing file: UnsafeRawBufferPointer, path: String) throws(ConveyorError) {
+    init(parsing file: UnsafeRawBufferPointer, path: String) throws(ConveyorError) {
         func bad(_ problem: String) -> ConveyorError { .invalidFile(path: path, problem: problem) }
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
         guard file.count >= 10, Array(file[0..<6]) == magic else {

@@ -57,8 +57,8 @@ public struct SampleWriter: ~Copyable {
     }
 
     /// Calls `body` with the raw bytes of field `field` (an index in the schema).
-    public mutating func withBytes<Result>(
-        ofField field: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
+    public mutating func withUnsafeMutableBytes<Result>(
+        of field: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
     ) rethrows -> Result {
         try body(buffer(field))
     }
@@ -82,11 +82,11 @@ public struct SampleWriter: ~Copyable {
     /// Sets how many rows of the field named `name` this sample uses.
     public mutating func setRows(_ count: Int, of name: String) throws(ConveyorError) {
         let index = try fieldIndex(name)
-        try setRows(count, ofField: index)
+        try setRows(count, of: index)
     }
 
     /// Sets how many rows of field `field` (an index in the schema) this sample uses.
-    public mutating func setRows(_ count: Int, ofField field: Int) throws(ConveyorError) {
+    public mutating func setRows(_ count: Int, of field: Int) throws(ConveyorError) {
         try schema.fields[field].checkRows(count)
         rowCounts[field * samples + position] = count
     }

@@ -27,6 +27,14 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// A tensor over `bytes` whose count the caller already matched to `shape`
+    /// (a batch view's field, sized when the view was made).
+    init(dtype: DType, shape: [Int], matchingBytes bytes: [UInt8]) {
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
     /// A tensor of `shape` holding `scalars`; throws when their count does not
     /// match the shape.
     public init<Scalar: DTypeScalar>(_ scalars: [Scalar], shape: [Int]) throws(ConveyorError) {

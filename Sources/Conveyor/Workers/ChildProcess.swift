@@ -2,7 +2,7 @@ import Synchronization
 
 /// A child process started with `posix_spawn` (never `fork`, which is unsafe
 /// in a multithreaded Swift process), with a pidfd to wait on and reaping
-/// that never blocks unless asked to.
+/// that never blocks unless asked to, and then never longer than a timeout.
 ///
 /// A child does not outlive its handle: when the last reference goes, a child
 /// still running is killed (SIGKILL) and reaped, so no zombie or orphan stays.
@@ -84,8 +84,24 @@ public final class ChildProcess: Sendable {
             return ChildProcess(pid: pid, pidfd: pidfd)
         } catch {
             try? SystemCalls.kill(pid, ChildProcess.killSignal)
-            while (try? SystemCalls.reap(pid)) == nil {}
+            // A child left unreaped is the worse failure: report it in place of pidfd_open's.
+            _ = try reap(pid: pid, within: .seconds(10))
             throw error
+        }
+    }
+
+    /// Reaps `pid`, a child of this process, waiting up to `timeout` for it to
+    /// end (checking every millisecond, so a wait costs no CPU); the raw wait
+    /// status. Throws `.timedOut` when it is still running at the deadline and
+    /// the waitpid error when `pid` is not a child of this process.
+    static func reap(pid: Int32, within timeout: Duration) throws(ConveyorError) -> Int32 {
+        let deadline = Deadline.after(timeout)
+        while true {
+            if let status = try SystemCalls.reap(pid) { return status }
+            if let deadline, deadline.remainingNanoseconds <= 0 {
+                throw .timedOut(operation: "reaping process \(pid)", after: timeout)
+            }
+            SystemCalls.sleep(nanoseconds: 1_000_000)
         }
     }
 
