@@ -1,7 +1,7 @@
 /// How `batchSize` samples of a schema sit in one batch's memory: field by
 /// field, each field's samples one after another (`[B] + field.shape`), each
 /// sample's part `field.maxBytes` long. The thread backend collates into
-/// arrays with it; the process backend will collate into a ring slot whose
+/// arrays with it; the process backend collates into a ring slot whose
 /// schema is `batchSchema`.
 public struct BatchLayout: Sendable, Hashable {
     /// One sample's fields.

@@ -1,5 +1,5 @@
 /// Collation straight into a shared-ring slot: what the process backend's
-/// workers will do. The slot's schema is `batchSchema`; every sample is
+/// workers do. The slot's schema is `batchSchema`; every sample is
 /// written in place through the same `SampleWriter` the array collation uses.
 extension BatchLayout {
     /// Collates the samples at `indices` of `dataset` into the reserved slot
