@@ -9,7 +9,7 @@
 ///
 /// ```swift
 /// func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
-///     try writer.withScalars(of: "tokens", as: Int32.self) { tokens in
+///     try writer.withUnsafeMutableBufferPointer(of: "tokens", as: Int32.self) { tokens in
 ///         for row in 0..<5 { tokens[row] = Int32(index + row) }
 ///     }
 ///     try writer.setRows(5, of: "tokens")
@@ -65,7 +65,7 @@ public struct SampleWriter: ~Copyable {
 
     /// Calls `body` with the scalars of the field named `name`, room for its
     /// maximum rows; throws when there is no such field or `Scalar` is not its dtype.
-    public mutating func withScalars<Scalar: DTypeScalar, Result>(
+    public mutating func withUnsafeMutableBufferPointer<Scalar: DTypeScalar, Result>(
         of name: String, as type: Scalar.Type, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Result
     ) throws -> Result {
         let index = try fieldIndex(name)

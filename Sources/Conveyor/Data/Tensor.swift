@@ -82,8 +82,9 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: Scalar.self) }
     }
 
-    /// Calls `body` with the scalars, mutable in place.
-    public mutating func withMutableScalars<Scalar: DTypeScalar, Result>(
+    /// Calls `body` with the scalars, mutable in place; the pointer must not
+    /// be used after `body` returns. Throws when `Scalar` is not the dtype.
+    public mutating func withUnsafeMutableBufferPointer<Scalar: DTypeScalar, Result>(
         as type: Scalar.Type, _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> Result
     ) throws -> Result {
         try checkDType(Scalar.self)

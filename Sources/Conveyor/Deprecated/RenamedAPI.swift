@@ -13,6 +13,14 @@ extension LoaderStats {
 }
 
 extension SampleWriter {
+    /// Calls `body` with the scalars of the field named `name`, room for its maximum rows.
+    @available(*, deprecated, renamed: "withUnsafeMutableBufferPointer(of:as:_:)")
+    public mutating func withScalars<Scalar: DTypeScalar, Result>(
+        of name: String, as type: Scalar.Type, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Result
+    ) throws -> Result {
+        try withUnsafeMutableBufferPointer(of: name, as: type, body)
+    }
+
     /// Sets how many rows of field `field` (an index in the schema) this sample uses.
     @available(*, deprecated, renamed: "setRows(_:of:)")
     public mutating func setRows(_ count: Int, ofField field: Int) throws(ConveyorError) {
@@ -52,4 +60,14 @@ extension BatchLayout {
     /// The bytes `samples` samples take in field `field`.
     @available(*, deprecated, renamed: "byteCount(of:samples:)")
     public func byteCount(ofField field: Int, samples: Int) -> Int { byteCount(of: field, samples: samples) }
+}
+
+extension Tensor {
+    /// Calls `body` with the scalars, mutable in place.
+    @available(*, deprecated, renamed: "withUnsafeMutableBufferPointer(as:_:)")
+    public mutating func withMutableScalars<Scalar: DTypeScalar, Result>(
+        as type: Scalar.Type, _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> Result
+    ) throws -> Result {
+        try withUnsafeMutableBufferPointer(as: type, body)
+    }
 }

@@ -73,7 +73,7 @@ public struct BatchView: ~Copyable {
     }
 
     /// The rows each sample used in field `name`.
-    public func rows(of name: String) throws -> [Int] {
+    public func rows(of name: String) throws(ConveyorError) -> [Int] {
         let field = try fieldIndex(name)
         switch storage {
         case let .batch(batch): return batch.rows[field]

@@ -154,7 +154,7 @@ extension SampleContext {
                 #expect(throws: ConveyorError.self) { try batch.setRows(1, of: 0, sample: 2) }
                 #expect(throws: ConveyorError.self) { try batch.setRows(-1, of: 0, sample: 1) }
                 try batch.withSample(1) { sample in
-                    try sample.withScalars(of: "values", as: Int32.self) { $0[0] = 7 }
+                    try sample.withUnsafeMutableBufferPointer(of: "values", as: Int32.self) { $0[0] = 7 }
                     try sample.setRows(1, of: "values")
                 }
                 #expect(batch.rows == [[2, 1]])
