@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Conveyor",
-    platforms: [.macOS(.v15)],
+    // Linux only (Glibc or Musl): docs/PORTING.md lists what a macOS port replaces.
     products: [
         .library(name: "Conveyor", targets: ["Conveyor"]),
         .executable(name: "conveyor", targets: ["conveyor"]),
@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // SQLite (the system's libsqlite3) for SQLiteDataset and SQLiteShards.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // `swift package generate-documentation --target Conveyor` (Sources/Conveyor/Conveyor.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(name: "CConveyor"),

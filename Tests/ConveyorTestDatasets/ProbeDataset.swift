@@ -89,13 +89,13 @@ public struct ProbeDataset: SchemaDataset, DatasetDescription, Hashable {
         if index == signalAt { crash(with: signal) }
         var random = context.random(for: index)
         let draw = Int64(bitPattern: random.next())
-        writer.withBytes(ofField: 0) { bytes in
+        writer.withUnsafeMutableBytes(of: 0) { bytes in
             bytes.storeBytes(of: Int64(index), toByteOffset: 0, as: Int64.self)
             bytes.storeBytes(of: draw, toByteOffset: 8, as: Int64.self)
         }
         let rows = 1 + index % 8
-        try writer.setRows(rows, ofField: 1)
-        writer.withBytes(ofField: 1) { bytes in
+        try writer.setRows(rows, of: 1)
+        writer.withUnsafeMutableBytes(of: 1) { bytes in
             for row in 0..<rows { bytes.storeBytes(of: Int32(index), toByteOffset: row * 4, as: Int32.self) }
         }
     }

@@ -1,7 +1,7 @@
 /// How `batchSize` samples of a schema sit in one batch's memory: field by
 /// field, each field's samples one after another (`[B] + field.shape`), each
 /// sample's part `field.maxBytes` long. The thread backend collates into
-/// arrays with it; the process backend will collate into a ring slot whose
+/// arrays with it; the process backend collates into a ring slot whose
 /// schema is `batchSchema`.
 public struct BatchLayout: Sendable, Hashable {
     /// One sample's fields.
@@ -31,7 +31,7 @@ public struct BatchLayout: Sendable, Hashable {
     }
 
     /// The bytes field `field` takes for `samples` samples.
-    public func byteCount(ofField field: Int, samples: Int) -> Int {
+    public func byteCount(of field: Int, samples: Int) -> Int {
         sampleSchema.fields[field].maxBytes * samples
     }
 
@@ -43,7 +43,7 @@ public struct BatchLayout: Sendable, Hashable {
     ) throws -> TensorBatch {
         let samples = indices.count
         var rows: [[Int]] = []
-        let sizes = sampleSchema.fields.indices.map { byteCount(ofField: $0, samples: samples) }
+        let sizes = sampleSchema.fields.indices.map { byteCount(of: $0, samples: samples) }
         let arrays = try BatchLayout.withZeroedArrays(sizes: sizes) { buffers in
             rows = try writeSamples(of: dataset, indices: indices, context: context, into: buffers)
         }
@@ -57,7 +57,7 @@ public struct BatchLayout: Sendable, Hashable {
 
     /// Writes the samples at `indices` of `dataset`, the one at position `p`
     /// as sample `p` of `fieldBuffers` (one per field, each at least
-    /// `byteCount(ofField:samples:)` long, zeroed), through the dataset's
+    /// `byteCount(of:samples:)` long, zeroed), through the dataset's
     /// batch path; returns, per field, the rows each sample used. Both
     /// collations (into arrays, into a ring slot) write through this. A
     /// failure is reported as `.sourceFailed`, with its index when known.

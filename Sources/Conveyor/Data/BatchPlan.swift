@@ -1,15 +1,15 @@
 /// One epoch's batches, computed rather than sent: batch `k` is the `k`-th
 /// run of `batchSize` indices of the sampler's order. Any worker that knows
 /// (sampler, seed, epoch, batch size) computes the same plan.
-public struct BatchPlan: Sendable, Hashable {
+struct BatchPlan: Sendable, Hashable {
     /// The epoch, from 0.
-    public let epoch: Int
+    let epoch: Int
     /// The indices of the epoch, in order.
-    public let order: [Int]
+    let order: [Int]
     /// Samples per batch (the last may hold fewer unless `dropLast`).
-    public let batchSize: Int
+    let batchSize: Int
     /// Whether a last, short batch is left out.
-    public let dropLast: Bool
+    let dropLast: Bool
     /// With a `.shards` sampler: the order it was made from, and where each
     /// batch starts and which worker makes it (batches of a sharded stream
     /// may be short in the middle of the epoch, and belong to one worker).
@@ -17,7 +17,7 @@ public struct BatchPlan: Sendable, Hashable {
 
     /// The plan of `epoch`; throws for a batch size below 1 or a sampler that
     /// does not fit the dataset.
-    public init(
+    init(
         sampler: Sampler, datasetCount: Int, batchSize: Int, dropLast: Bool, seed: UInt64, epoch: Int
     ) throws(ConveyorError) {
         guard batchSize >= 1 else { throw .invalidArgument("batchSize is \(batchSize); pass 1 or more") }
@@ -52,13 +52,13 @@ public struct BatchPlan: Sendable, Hashable {
     }
 
     /// How many batches the epoch has.
-    public var batchCount: Int {
+    var batchCount: Int {
         if let shards { return shards.owners.count }
         return dropLast ? order.count / batchSize : (order.count + batchSize - 1) / batchSize
     }
 
     /// The dataset indices of batch `batch` (in `0..<batchCount`).
-    public func indices(ofBatch batch: Int) -> ArraySlice<Int> {
+    func indices(ofBatch batch: Int) -> ArraySlice<Int> {
         if let starts = shards?.starts { return order[starts[batch]..<starts[batch + 1]] }
         let start = batch * batchSize
         return order[start..<min(order.count, start + batchSize)]

@@ -2,7 +2,7 @@
 /// dataset writes a batch of samples into at once (`SchemaDataset.write(samplesAt:context:into:)`).
 ///
 /// Field `f` holds `count` samples one after another, each
-/// `sampleBytes(ofField: f)` long (`[count] + field.shape`), zeroed before
+/// `sampleBytes(of: f)` long (`[count] + field.shape`), zeroed before
 /// the batch is written; each sample uses the field's maximum rows unless
 /// `setRows` says fewer. The memory may be a batch's arrays (inline and
 /// thread workers) or a shared-memory slot (process workers); whoever makes
@@ -11,7 +11,7 @@
 ///
 /// ```swift
 /// func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws {
-///     batch.withBytes(ofField: 0) { bytes in
+///     batch.withUnsafeMutableBytes(of: 0) { bytes in
 ///         for (position, index) in indices.enumerated() { bytes[position] = UInt8(truncatingIfNeeded: index) }
 ///     }
 /// }
@@ -43,21 +43,21 @@ public struct BatchWriter: ~Copyable {
     }
 
     /// The bytes one sample takes in field `field`: its `maxBytes`.
-    public func sampleBytes(ofField field: Int) -> Int {
+    public func sampleBytes(of field: Int) -> Int {
         sampleBytes[field]
     }
 
     /// Calls `body` with the bytes of field `field` for the whole batch:
-    /// `count × sampleBytes(ofField: field)` bytes, sample after sample.
-    public mutating func withBytes<Result>(
-        ofField field: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
+    /// `count × sampleBytes(of: field)` bytes, sample after sample.
+    public mutating func withUnsafeMutableBytes<Result>(
+        of field: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
     ) rethrows -> Result {
         try body(UnsafeMutableRawBufferPointer(rebasing: fields[field][0..<(sampleBytes[field] * count)]))
     }
 
     /// Sets how many rows of field `field` the sample at `position` (in
     /// `0..<count`) uses.
-    public mutating func setRows(_ rows: Int, ofField field: Int, sample position: Int) throws(ConveyorError) {
+    public mutating func setRows(_ rows: Int, of field: Int, sample position: Int) throws(ConveyorError) {
         guard schema.fields.indices.contains(field), (0..<count).contains(position) else {
             throw .invalidArgument(
                 "there is no field \(field) or sample \(position) in a batch of \(count) samples of \(schema)")

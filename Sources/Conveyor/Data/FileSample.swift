@@ -24,10 +24,10 @@ extension FileSample: SampleWritable {
             throw ConveyorError.itemTooLarge(field: field.name, length: bytes.count, maximum: field.maxRows)
         }
         bytes.withUnsafeBytes { source in
-            writer.withBytes(ofField: 0) { destination in
+            writer.withUnsafeMutableBytes(of: 0) { destination in
                 UnsafeMutableRawBufferPointer(rebasing: destination[0..<source.count]).copyMemory(from: source)
             }
         }
-        try writer.setRows(bytes.count, ofField: 0)
+        try writer.setRows(bytes.count, of: 0)
     }
 }

@@ -22,7 +22,7 @@ public struct NumpyDataset: SchemaDataset {
         /// The .npy file.
         public let path: String
         /// The file's dtype, shape and data offset.
-        public let header: NumpyHeader
+        let header: NumpyHeader
     }
 
     /// The files, in field order.
@@ -37,7 +37,7 @@ public struct NumpyDataset: SchemaDataset {
     /// The first column's path.
     public var path: String { columns[0].path }
     /// The first column's header.
-    public var header: NumpyHeader { columns[0].header }
+    var header: NumpyHeader { columns[0].header }
 
     /// Maps the file at `path`; each sample has one tensor named `field`.
     public init(path: String, field: String = "data") throws(ConveyorError) {
@@ -93,7 +93,7 @@ public struct NumpyDataset: SchemaDataset {
         for column in columns.indices {
             let size = rowBytes[column]
             withRows(of: column) { rows in
-                writer.withBytes(ofField: column) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: rows[(index * size)..<((index + 1) * size)])) }
+                writer.withUnsafeMutableBytes(of: column) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: rows[(index * size)..<((index + 1) * size)])) }
             }
         }
     }
@@ -106,7 +106,7 @@ public struct NumpyDataset: SchemaDataset {
         for column in columns.indices {
             let size = rowBytes[column]
             withRows(of: column) { rows in
-                batch.withBytes(ofField: column) { destination in
+                batch.withUnsafeMutableBytes(of: column) { destination in
                     Gather.rows(indices, from: rows, into: destination, rowBytes: size)
                 }
             }

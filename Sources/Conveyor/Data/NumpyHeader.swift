@@ -1,20 +1,20 @@
 /// The header of a NumPy `.npy` file (format versions 1, 2 and 3): the dtype,
 /// the shape, and where the data starts. Parsing checks everything before a
 /// byte of data is trusted, and each problem is its own clear error.
-public struct NumpyHeader: Sendable, Hashable {
+struct NumpyHeader: Sendable, Hashable {
     /// The scalar type (little-endian in the file).
-    public let dtype: DType
+    let dtype: DType
     /// The array's shape; the first dimension is the number of samples.
-    public let shape: [Int]
+    let shape: [Int]
     /// The offset of the first data byte in the file.
-    public let dataOffset: Int
+    let dataOffset: Int
 
     /// Bytes of data the shape and dtype call for.
-    public var dataByteCount: Int { shape.reduce(1, *) * dtype.size }
+    var dataByteCount: Int { shape.reduce(1, *) * dtype.size }
 
     /// Parses the header at the start of `file`, whose whole content is given
     /// (at least the header; the data's length is checked too). `path` is for messages.
-    public init(parsing file: UnsafeRawBufferPointer, path: String) throws(ConveyorError) {
+    init(parsing file: UnsafeRawBufferPointer, path: String) throws(ConveyorError) {
         try self.init(parsing: file, path: path, allowingScalar: false)
     }
 

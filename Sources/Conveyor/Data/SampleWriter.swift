@@ -9,7 +9,7 @@
 ///
 /// ```swift
 /// func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
-///     try writer.withScalars(of: "tokens", as: Int32.self) { tokens in
+///     try writer.withUnsafeMutableBufferPointer(of: "tokens", as: Int32.self) { tokens in
 ///         for row in 0..<5 { tokens[row] = Int32(index + row) }
 ///     }
 ///     try writer.setRows(5, of: "tokens")
@@ -57,15 +57,15 @@ public struct SampleWriter: ~Copyable {
     }
 
     /// Calls `body` with the raw bytes of field `field` (an index in the schema).
-    public mutating func withBytes<Result>(
-        ofField field: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
+    public mutating func withUnsafeMutableBytes<Result>(
+        of field: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Result
     ) rethrows -> Result {
         try body(buffer(field))
     }
 
     /// Calls `body` with the scalars of the field named `name`, room for its
     /// maximum rows; throws when there is no such field or `Scalar` is not its dtype.
-    public mutating func withScalars<Scalar: DTypeScalar, Result>(
+    public mutating func withUnsafeMutableBufferPointer<Scalar: DTypeScalar, Result>(
         of name: String, as type: Scalar.Type, _ body: (UnsafeMutableBufferPointer<Scalar>) throws -> Result
     ) throws -> Result {
         let index = try fieldIndex(name)
@@ -82,11 +82,11 @@ public struct SampleWriter: ~Copyable {
     /// Sets how many rows of the field named `name` this sample uses.
     public mutating func setRows(_ count: Int, of name: String) throws(ConveyorError) {
         let index = try fieldIndex(name)
-        try setRows(count, ofField: index)
+        try setRows(count, of: index)
     }
 
     /// Sets how many rows of field `field` (an index in the schema) this sample uses.
-    public mutating func setRows(_ count: Int, ofField field: Int) throws(ConveyorError) {
+    public mutating func setRows(_ count: Int, of field: Int) throws(ConveyorError) {
         try schema.fields[field].checkRows(count)
         rowCounts[field * samples + position] = count
     }

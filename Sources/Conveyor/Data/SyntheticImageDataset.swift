@@ -7,26 +7,38 @@ import Synchronization
 /// would) and sleep time (as waiting on storage would).
 ///
 /// ```swift
-/// let images = try SyntheticImageDataset(count: 10_000, height: 64, width: 64,
-///                                        workPerSample: SyntheticImageDataset.work(for: .milliseconds(2)))
+/// let images = try SyntheticImageDataset(count: 10_000, height: 64, width: 64, workPerSample: 20_000)
 /// ```
+///
+/// Its properties are read-only and checked by the initializer, decoding
+/// included: a description decoded with a zero size or a negative cost throws
+/// rather than making a dataset that would trap later.
 public struct SyntheticImageDataset: SchemaDataset, Codable, Hashable {
     /// The number of samples.
-    public var count: Int
+    public private(set) var count: Int
     /// Image height in pixels.
-    public var height: Int
+    public private(set) var height: Int
     /// Image width in pixels.
-    public var width: Int
+    public private(set) var width: Int
     /// Channels per pixel.
-    public var channels: Int
+    public private(set) var channels: Int
     /// Labels are in `0..<classes`.
-    public var classes: Int
+    public private(set) var classes: Int
     /// The seed the pixels and labels derive from.
-    public var seed: UInt64
-    /// Rounds of integer mixing each sample costs; see `work(for:)`.
-    public var workPerSample: Int
-    /// Nanoseconds each sample sleeps.
-    public var sleepNanosecondsPerSample: Int64
+    public private(set) var seed: UInt64
+    /// Rounds of integer mixing each sample costs (a round is a few nanoseconds).
+    public private(set) var workPerSample: Int
+    /// Nanoseconds each sample sleeps (the JSON key of the description process workers and Python send).
+    public private(set) var sleepNanosecondsPerSample: Int64
+    /// {image: u8[height, width, channels], label: i64[]}, made by the initializer.
+    public let schema: Schema
+
+    private enum CodingKeys: String, CodingKey {
+        case count, height, width, channels, classes, seed, workPerSample, sleepNanosecondsPerSample
+    }
+
+    /// The time each sample sleeps.
+    public var sleepPerSample: Duration { .nanoseconds(sleepNanosecondsPerSample) }
 
     /// A dataset of `count` images; throws for a size or count below 1 or a
     /// negative cost.
@@ -50,12 +62,34 @@ public struct SyntheticImageDataset: SchemaDataset, Codable, Hashable {
         self.seed = seed
         self.workPerSample = workPerSample
         self.sleepNanosecondsPerSample = sleepPerSample.conveyorNanoseconds
+        self.schema = try Schema([
+            Field("image", .uint8, shape: [height, width, channels]), Field("label", .int64, shape: []),
+        ])
     }
 
-    /// {image: u8[height, width, channels], label: i64[]}.
-    public var schema: Schema {
-        // The initializer checked every dimension, so the schema is valid.
-        try! Schema([Field("image", .uint8, shape: [height, width, channels]), Field("label", .int64, shape: [])])
+    /// Decodes a dataset and checks it as the initializer does; throws
+    /// `ConveyorError.invalidArgument` for a value out of range.
+    public init(from decoder: any Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        let sleep = try values.decode(Int64.self, forKey: .sleepNanosecondsPerSample)
+        try self.init(
+            count: values.decode(Int.self, forKey: .count), height: values.decode(Int.self, forKey: .height),
+            width: values.decode(Int.self, forKey: .width), channels: values.decode(Int.self, forKey: .channels),
+            classes: values.decode(Int.self, forKey: .classes), seed: values.decode(UInt64.self, forKey: .seed),
+            workPerSample: values.decode(Int.self, forKey: .workPerSample), sleepPerSample: .nanoseconds(sleep))
+    }
+
+    /// Encodes the values the decoder reads.
+    public func encode(to encoder: any Encoder) throws {
+        var values = encoder.container(keyedBy: CodingKeys.self)
+        try values.encode(count, forKey: .count)
+        try values.encode(height, forKey: .height)
+        try values.encode(width, forKey: .width)
+        try values.encode(channels, forKey: .channels)
+        try values.encode(classes, forKey: .classes)
+        try values.encode(seed, forKey: .seed)
+        try values.encode(workPerSample, forKey: .workPerSample)
+        try values.encode(sleepNanosecondsPerSample, forKey: .sleepNanosecondsPerSample)
     }
 
     /// The sample at `index` as a `Sample`.
@@ -70,8 +104,8 @@ public struct SyntheticImageDataset: SchemaDataset, Codable, Hashable {
 
     /// Writes the sample at `index` straight into `writer`.
     public func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
-        let label = try make(index) { fill in writer.withBytes(ofField: 0, fill) }
-        writer.withBytes(ofField: 1) { $0.storeBytes(of: label, as: Int64.self) }
+        let label = try make(index) { fill in writer.withUnsafeMutableBytes(of: 0, fill) }
+        writer.withUnsafeMutableBytes(of: 1) { $0.storeBytes(of: label, as: Int64.self) }
     }
 
     /// Fills the pixels through `withPixels`, spends the configured cost and
@@ -86,7 +120,7 @@ public struct SyntheticImageDataset: SchemaDataset, Codable, Hashable {
             while offset < pixels.count {
                 let word = random.next()
                 let take = min(8, pixels.count - offset)
-                withUnsafeBytes(of: word) { pixels.baseAddress!.advanced(by: offset).copyMemory(from: $0.baseAddress!, byteCount: take) }
+                withUnsafeBytes(of: word) { UnsafeMutableRawBufferPointer(rebasing: pixels[offset..<offset + take]).copyBytes(from: $0.prefix(take)) }
                 offset += take
             }
         }
@@ -111,7 +145,7 @@ public struct SyntheticImageDataset: SchemaDataset, Codable, Hashable {
 
     /// The `workPerSample` that costs about `duration` of CPU on this machine,
     /// measured now (about 20 ms).
-    public static func work(for duration: Duration) -> Int {
+    package static func work(for duration: Duration) -> Int {
         let probe = 1_000_000
         var best = Int64.max
         for _ in 0..<3 {

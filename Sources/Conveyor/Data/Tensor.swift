@@ -27,6 +27,14 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// A tensor over `bytes` whose count the caller already matched to `shape`
+    /// (a batch view's field, sized when the view was made).
+    init(dtype: DType, shape: [Int], matchingBytes bytes: [UInt8]) {
+        self.dtype = dtype
+        self.shape = shape
+        self.bytes = bytes
+    }
+
     /// A tensor of `shape` holding `scalars`; throws when their count does not
     /// match the shape.
     public init<Scalar: DTypeScalar>(_ scalars: [Scalar], shape: [Int]) throws(ConveyorError) {
@@ -74,8 +82,9 @@ public struct Tensor: Sendable, Hashable, CustomStringConvertible {
         return bytes.withUnsafeBytes { $0.loadUnaligned(as: Scalar.self) }
     }
 
-    /// Calls `body` with the scalars, mutable in place.
-    public mutating func withMutableScalars<Scalar: DTypeScalar, Result>(
+    /// Calls `body` with the scalars, mutable in place; the pointer must not
+    /// be used after `body` returns. Throws when `Scalar` is not the dtype.
+    public mutating func withUnsafeMutableBufferPointer<Scalar: DTypeScalar, Result>(
         as type: Scalar.Type, _ body: (inout UnsafeMutableBufferPointer<Scalar>) throws -> Result
     ) throws -> Result {
         try checkDType(Scalar.self)

@@ -52,7 +52,7 @@ public struct TensorDataset: SchemaDataset {
         for (fieldIndex, (field, column)) in zip(schema.fields, columns.tensors).enumerated() {
             let size = field.maxBytes
             column.withUnsafeBytes { source in
-                writer.withBytes(ofField: fieldIndex) { destination in
+                writer.withUnsafeMutableBytes(of: fieldIndex) { destination in
                     destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[(index * size)..<((index + 1) * size)]))
                 }
             }
@@ -66,7 +66,7 @@ public struct TensorDataset: SchemaDataset {
         }
         for (fieldIndex, (field, column)) in zip(schema.fields, columns.tensors).enumerated() {
             column.withUnsafeBytes { source in
-                batch.withBytes(ofField: fieldIndex) { destination in
+                batch.withUnsafeMutableBytes(of: fieldIndex) { destination in
                     Gather.rows(indices, from: source, into: destination, rowBytes: field.maxBytes)
                 }
             }

@@ -1,5 +1,5 @@
 /// Collation straight into a shared-ring slot: what the process backend's
-/// workers will do. The slot's schema is `batchSchema`; every sample is
+/// workers do. The slot's schema is `batchSchema`; every sample is
 /// written in place through the same `SampleWriter` the array collation uses.
 extension BatchLayout {
     /// Collates the samples at `indices` of `dataset` into the reserved slot
@@ -7,7 +7,7 @@ extension BatchLayout {
     /// `batchSchema` (any fields after them are left alone): each field's first
     /// `indices.count` rows hold the samples (zero beyond their rows), the
     /// "<name>.rows" fields their row counts. The caller commits.
-    public func collate<D: SchemaDataset>(
+    func collate<D: SchemaDataset>(
         _ dataset: D, indices: ArraySlice<Int>, context: SampleContext, into writer: inout RingWriter
     ) throws {
         let expected = try batchSchema
@@ -22,7 +22,7 @@ extension BatchLayout {
         var rows: [[Int]] = []
         try BatchLayout.withRawFields(of: writer, fields: 0..<fieldCount) { buffers in
             for (field, buffer) in buffers.enumerated() {
-                let used = byteCount(ofField: field, samples: indices.count)
+                let used = byteCount(of: field, samples: indices.count)
                 UnsafeMutableRawBufferPointer(rebasing: buffer[0..<used]).initializeMemory(as: UInt8.self, repeating: 0)
             }
             rows = try writeSamples(of: dataset, indices: indices, context: context, into: buffers)

@@ -73,7 +73,7 @@ public struct BatchView: ~Copyable {
     }
 
     /// The rows each sample used in field `name`.
-    public func rows(of name: String) throws -> [Int] {
+    public func rows(of name: String) throws(ConveyorError) -> [Int] {
         let field = try fieldIndex(name)
         switch storage {
         case let .batch(batch): return batch.rows[field]
@@ -88,8 +88,7 @@ public struct BatchView: ~Copyable {
             return batch
         case let .slot(fields, rows):
             let tensors = zip(schema.fields, fields).map { field, bytes in
-                // The sizes were checked when the view was made.
-                try! Tensor(dtype: field.dtype, shape: [indices.count] + field.shape, bytes: Array(bytes))
+                Tensor(dtype: field.dtype, shape: [indices.count] + field.shape, matchingBytes: Array(bytes))
             }
             return TensorBatch(epoch: epoch, index: index, indices: Array(indices), schema: schema, tensors: tensors,
                                rows: rows)

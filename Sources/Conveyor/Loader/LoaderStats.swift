@@ -12,10 +12,10 @@ public struct LoaderStats: Sendable, Codable, Hashable, CustomStringConvertible 
     public var batches: Int
     /// Samples in those batches.
     public var samples: Int
-    /// Seconds from the epoch's start to now (live) or to its last batch.
-    public var seconds: Double
-    /// Seconds the consumer spent inside `next()` waiting for a batch.
-    public var dataStallSeconds: Double
+    /// The time from the epoch's start to now (live) or to its last batch.
+    public var elapsed: Duration
+    /// The time the consumer spent inside `next()` waiting for a batch.
+    public var dataStall: Duration
     /// Share of each worker's time spent making batches (not waiting for room).
     public var workerBusyShare: [Double]
     /// Batches waiting in each worker's queue now (one entry when unordered).
@@ -27,11 +27,15 @@ public struct LoaderStats: Sendable, Codable, Hashable, CustomStringConvertible 
     public var failed: Bool { failure != nil }
 
     /// Batches delivered per second.
-    public var batchesPerSecond: Double { seconds > 0 ? Double(batches) / seconds : 0 }
+    public var batchesPerSecond: Double { elapsedSeconds > 0 ? Double(batches) / elapsedSeconds : 0 }
     /// Samples delivered per second.
-    public var samplesPerSecond: Double { seconds > 0 ? Double(samples) / seconds : 0 }
+    public var samplesPerSecond: Double { elapsedSeconds > 0 ? Double(samples) / elapsedSeconds : 0 }
     /// The share of the epoch's time the consumer waited for data.
-    public var dataStallShare: Double { seconds > 0 ? min(1, dataStallSeconds / seconds) : 0 }
+    public var dataStallShare: Double {
+        elapsedSeconds > 0 ? min(1, dataStall.conveyorSeconds / elapsedSeconds) : 0
+    }
+
+    var elapsedSeconds: Double { elapsed.conveyorSeconds }
 
     /// A one-line summary.
     public var description: String {

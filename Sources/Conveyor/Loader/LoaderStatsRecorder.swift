@@ -94,8 +94,8 @@ final class LoaderStatsRecorder: Sendable {
             return elapsed > 0 ? min(1, Double(busyNow[worker] - start) / Double(elapsed)) : 0
         }
         return LoaderStats(
-            epoch: current.epoch, batches: current.batches, samples: current.samples, seconds: Double(elapsed) / 1e9,
-            dataStallSeconds: Double(current.stallNanoseconds) / 1e9, workerBusyShare: busyShare, queueDepths: queueDepths)
+            epoch: current.epoch, batches: current.batches, samples: current.samples, elapsed: .nanoseconds(elapsed),
+            dataStall: .nanoseconds(current.stallNanoseconds), workerBusyShare: busyShare, queueDepths: queueDepths)
     }
 
     /// The stats of every finished epoch, oldest first.

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Keeps items ready ahead of a consumer: Keras' `generator_queue` done right.
+/// Keeps items ready ahead of a consumer.
 ///
 /// Over a sequential source (an iterator, or a closure returning the next
 /// item or nil) one producer thread keeps up to `depth` items ready; loading

@@ -140,7 +140,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     /// Whether the queue holds `capacity` items now.
     public var isFull: Bool { count >= capacity }
 
-    /// Depth over capacity, like the seed's `queue_info`: "3/10", plus
+    /// Depth over capacity: "3/10", plus
     /// " closed" once closed.
     public var description: String {
         "\(count)/\(capacity)" + (isClosed ? " closed" : "")

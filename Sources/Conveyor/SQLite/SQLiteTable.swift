@@ -110,11 +110,11 @@ struct SQLiteTable: Sendable {
             let value = row.value(ofColumn: field)
             switch (column.kind, value.storage) {
             case let (.int64, .int64(number)):
-                writer.withBytes(ofField: field) { $0.storeBytes(of: number.littleEndian, as: Int64.self) }
+                writer.withUnsafeMutableBytes(of: field) { $0.storeBytes(of: number.littleEndian, as: Int64.self) }
             case let (.float64, .double(number)):
-                writer.withBytes(ofField: field) { $0.storeBytes(of: number, as: Float64.self) }
+                writer.withUnsafeMutableBytes(of: field) { $0.storeBytes(of: number, as: Float64.self) }
             case let (.float64, .int64(number)):
-                writer.withBytes(ofField: field) { $0.storeBytes(of: Double(number), as: Float64.self) }
+                writer.withUnsafeMutableBytes(of: field) { $0.storeBytes(of: Double(number), as: Float64.self) }
             default:
                 throw .invalidFile(
                     path: source.path,
@@ -130,15 +130,15 @@ struct SQLiteTable: Sendable {
         let path = source.path
         do {
             try row.withBytes(ofColumn: field) { bytes in
-                guard let bytes else { return try writer.setRows(0, ofField: field) }
+                guard let bytes else { return try writer.setRows(0, of: field) }
                 guard bytes.count % description.bytesPerRow == 0, bytes.count / description.bytesPerRow <= description.maxRows else {
                     throw ConveyorError.invalidFile(
                         path: path,
                         problem: "column '\(description.name)' of the row with key \(key) holds \(bytes.count) bytes; "
                             + "the field \(description) takes whole rows of \(description.bytesPerRow) bytes, at most \(description.maxRows)")
                 }
-                if bytes.count > 0 { writer.withBytes(ofField: field) { $0.copyMemory(from: bytes) } }
-                try writer.setRows(bytes.count / description.bytesPerRow, ofField: field)
+                if bytes.count > 0 { writer.withUnsafeMutableBytes(of: field) { $0.copyMemory(from: bytes) } }
+                try writer.setRows(bytes.count / description.bytesPerRow, of: field)
             }
         } catch let error as ConveyorError {
             throw error

@@ -101,10 +101,15 @@ public enum ConveyorError: Error, Sendable, CustomStringConvertible, Equatable {
 }
 
 extension Duration {
+    /// The duration in seconds, as a Double (for rates and shares).
+    var conveyorSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
     /// A short human form such as "1.5 s" or "250 ms".
     var conveyorFormatted: String {
-        let (seconds, attoseconds) = components
-        let total = Double(seconds) + Double(attoseconds) / 1e18
+        let total = conveyorSeconds
         if total >= 1 { return "\((total * 100).rounded() / 100) s" }
         if total >= 1e-3 { return "\((total * 1e4).rounded() / 10) ms" }
         return "\((total * 1e7).rounded() / 10) µs"

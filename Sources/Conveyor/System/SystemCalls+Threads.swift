@@ -5,9 +5,12 @@ import Musl
 #endif
 
 extension SystemCalls {
+    /// A started thread, to join or detach (a pthread_t).
+    typealias ThreadHandle = pthread_t
+
     /// Starts a joinable thread that runs `body`, which is handed over to
     /// that thread alone.
-    static func startThread(_ body: sending @escaping () -> Void) throws(ConveyorError) -> pthread_t {
+    static func startThread(_ body: sending @escaping () -> Void) throws(ConveyorError) -> ThreadHandle {
         // @unchecked: the closure was transferred (`sending`) and runs on
         // exactly one thread, the new one.
         final class Box: @unchecked Sendable {
@@ -37,7 +40,7 @@ extension SystemCalls {
 
     /// Waits for `thread` to end; called on `thread` itself, detaches it
     /// instead (it is ending anyway, and joining itself would deadlock).
-    static func joinOrDetach(_ thread: pthread_t) {
+    static func joinOrDetach(_ thread: ThreadHandle) {
         if pthread_equal(thread, pthread_self()) != 0 {
             _ = pthread_detach(thread)
         } else {

@@ -2,7 +2,7 @@ import Synchronization
 
 /// A child process started with `posix_spawn` (never `fork`, which is unsafe
 /// in a multithreaded Swift process), with a pidfd to wait on and reaping
-/// that never blocks unless asked to.
+/// that never blocks unless asked to, and then never longer than a timeout.
 ///
 /// A child does not outlive its handle: when the last reference goes, a child
 /// still running is killed (SIGKILL) and reaped, so no zombie or orphan stays.
@@ -84,8 +84,24 @@ public final class ChildProcess: Sendable {
             return ChildProcess(pid: pid, pidfd: pidfd)
         } catch {
             try? SystemCalls.kill(pid, ChildProcess.killSignal)
-            while (try? SystemCalls.reap(pid)) == nil {}
+            // A child left unreaped is the worse failure: report it in place of pidfd_open's.
+            _ = try reap(pid: pid, within: .seconds(10))
             throw error
+        }
+    }
+
+    /// Reaps `pid`, a child of this process, waiting up to `timeout` for it to
+    /// end (checking every millisecond, so a wait costs no CPU); the raw wait
+    /// status. Throws `.timedOut` when it is still running at the deadline and
+    /// the waitpid error when `pid` is not a child of this process.
+    static func reap(pid: Int32, within timeout: Duration) throws(ConveyorError) -> Int32 {
+        let deadline = Deadline.after(timeout)
+        while true {
+            if let status = try SystemCalls.reap(pid) { return status }
+            if let deadline, deadline.remainingNanoseconds <= 0 {
+                throw .timedOut(operation: "reaping process \(pid)", after: timeout)
+            }
+            SystemCalls.sleep(nanoseconds: 1_000_000)
         }
     }
 
@@ -101,11 +117,8 @@ public final class ChildProcess: Sendable {
     public var exitStatus: ExitStatus? {
         reaped.withLock { status in
             if let status { return status }
-            guard let raw = try? SystemCalls.reap(pid) else { return nil }
-            let decoded = ExitStatus(rawWaitStatus: raw)
-            status = decoded
-            ChildProcess.record(pid: pid, status: decoded)
-            return decoded
+            status = ChildProcess.reapAndRecord(pid)
+            return status
         }
     }
 
@@ -138,12 +151,19 @@ public final class ChildProcess: Sendable {
 
     // MARK: - Statuses of reaped children, for code that only knows a pid
 
+    /// The statuses of children reaped through a `ChildProcess`. Its lock is
+    /// held across each reap, so `knownExitStatus(of:)` sees a child either
+    /// still a zombie or already recorded, never between the two.
     private static let recorded = Mutex<[Int32: ExitStatus]>([:])
 
-    private static func record(pid: Int32, status: ExitStatus) {
+    /// Reaps `pid` if it has ended and records its status; nil while it runs.
+    private static func reapAndRecord(_ pid: Int32) -> ExitStatus? {
         recorded.withLock { table in
+            guard let raw = try? SystemCalls.reap(pid) else { return nil }
+            let status = ExitStatus(rawWaitStatus: raw)
             if table.count >= 4096 { table.removeAll() }
             table[pid] = status
+            return status
         }
     }
 
@@ -151,12 +171,14 @@ public final class ChildProcess: Sendable {
     /// through a `ChildProcess`, or if it is a zombie whose status /proc shows;
     /// nil when that cannot be known (it was not this process's child).
     public static func knownExitStatus(of pid: Int32) -> ExitStatus? {
-        if let status = recorded.withLock({ $0[pid] }) { return status }
-        if let status = SystemCalls.processStatus(pid), status.state == UInt8(ascii: "Z"),
-           let code = status.exitCode {
-            return ExitStatus(rawWaitStatus: code)
+        recorded.withLock { table in
+            if let status = table[pid] { return status }
+            if let status = SystemCalls.processStatus(pid), status.state == UInt8(ascii: "Z"),
+               let code = status.exitCode {
+                return ExitStatus(rawWaitStatus: code)
+            }
+            return nil
         }
-        return nil
     }
 
     /// Makes this process receive SIGKILL when its parent ends (PR_SET_PDEATHSIG),

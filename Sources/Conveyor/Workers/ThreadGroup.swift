@@ -1,15 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Worker threads that their owner joins: once `joinAll()` returns (the
 /// owner calls it when it stops, and from its `deinit`), every thread of the
 /// group has ended, so none outlives what started it.
 @usableFromInline
 final class ThreadGroup: Sendable {
-    private let threads = Locked<[pthread_t]>([])
+    private let threads = Locked<[SystemCalls.ThreadHandle]>([])
 
     /// An empty group.
     init() {}

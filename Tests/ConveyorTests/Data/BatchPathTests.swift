@@ -17,12 +17,12 @@ struct BatchOnlyDataset: SchemaDataset {
         for (position, index) in indices.enumerated() {
             guard index < count else { throw context.blamingIndex(index) }
             let rows = Swift.min(index % 3, 2)
-            batch.withBytes(ofField: 0) { bytes in
+            batch.withUnsafeMutableBytes(of: 0) { bytes in
                 let values = bytes.bindMemory(to: Int32.self)
                 for row in 0..<rows { values[position * 2 + row] = Int32(index) }
             }
-            try batch.setRows(rows, ofField: 0, sample: position)
-            batch.withBytes(ofField: 1) { $0.storeBytes(of: Int64(index), toByteOffset: position * 8, as: Int64.self) }
+            try batch.setRows(rows, of: 0, sample: position)
+            batch.withUnsafeMutableBytes(of: 1) { $0.storeBytes(of: Int64(index), toByteOffset: position * 8, as: Int64.self) }
         }
     }
 }
@@ -150,11 +150,11 @@ extension SampleContext {
         var bytes = [UInt8](repeating: 0, count: 16)
         try bytes.withUnsafeMutableBytes { buffer in
             _ = try BatchWriter.with(schema: schema, count: 2, fields: [buffer]) { batch in
-                #expect(throws: ConveyorError.self) { try batch.setRows(3, ofField: 0, sample: 0) }
-                #expect(throws: ConveyorError.self) { try batch.setRows(1, ofField: 0, sample: 2) }
-                #expect(throws: ConveyorError.self) { try batch.setRows(-1, ofField: 0, sample: 1) }
+                #expect(throws: ConveyorError.self) { try batch.setRows(3, of: 0, sample: 0) }
+                #expect(throws: ConveyorError.self) { try batch.setRows(1, of: 0, sample: 2) }
+                #expect(throws: ConveyorError.self) { try batch.setRows(-1, of: 0, sample: 1) }
                 try batch.withSample(1) { sample in
-                    try sample.withScalars(of: "values", as: Int32.self) { $0[0] = 7 }
+                    try sample.withUnsafeMutableBufferPointer(of: "values", as: Int32.self) { $0[0] = 7 }
                     try sample.setRows(1, of: "values")
                 }
                 #expect(batch.rows == [[2, 1]])

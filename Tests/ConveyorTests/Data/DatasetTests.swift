@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Conveyor
 
@@ -53,6 +54,25 @@ struct TokenDataset: SchemaDataset {
         #expect(Array(batch["image"]!.bytes.prefix(60)) == first["image"]!.bytes, "direct write equals the sample")
         #expect(try batch["label"]!.scalars(as: Int64.self)[0] == first["label"]!.scalar(as: Int64.self))
         #expect(throws: ConveyorError.self) { try SyntheticImageDataset(count: 1, height: 0) }
+    }
+
+    @Test func syntheticImagesDecodeOnlyValidDescriptions() throws {
+        let dataset = try SyntheticImageDataset(count: 5, height: 2, width: 3, channels: 1, classes: 4, seed: 7,
+                                                workPerSample: 10, sleepPerSample: .microseconds(1))
+        let encoded = try JSONEncoder().encode(dataset)
+        #expect(try JSONDecoder().decode(SyntheticImageDataset.self, from: encoded) == dataset)
+        #expect(dataset.sleepPerSample == .microseconds(1))
+        let valid = #"{"count":5,"height":2,"width":3,"channels":1,"classes":4,"seed":7,"workPerSample":0,"#
+            + #""sleepNanosecondsPerSample":0}"#
+        let decoded = try JSONDecoder().decode(SyntheticImageDataset.self, from: Data(valid.utf8))
+        #expect(decoded.schema.description == "{image: u8[2, 3, 1], label: i64[]}")
+        for (key, bad) in [("height", "0"), ("classes", "0"), ("count", "-1"), ("workPerSample", "-5"),
+                           ("sleepNanosecondsPerSample", "-1")] {
+            let json = valid.replacingOccurrences(of: "\"\(key)\":", with: "\"\(key)\":\(bad),\"_\":")
+            #expect(throws: ConveyorError.self, "\(key) = \(bad)") {
+                try JSONDecoder().decode(SyntheticImageDataset.self, from: Data(json.utf8))
+            }
+        }
     }
 
     @Test func mapGetsARandomGeneratorFromSeedEpochAndIndex() throws {

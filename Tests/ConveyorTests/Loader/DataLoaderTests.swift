@@ -239,7 +239,7 @@ struct BatchDigest: Hashable {
         #expect(history.map(\.epoch) == [0, 1])
         #expect(history.allSatisfy { $0.batches == 3 && $0.samples == 10 })
         #expect(history[0].workerBusyShare.count == 2)
-        #expect(history[0].dataStallSeconds <= history[0].seconds)
+        #expect(history[0].dataStall <= history[0].elapsed)
         #expect(loader.stats.epoch == 1)
     }
 }

@@ -27,7 +27,7 @@ public enum DatasetRegistry {
     }
 
     /// The type registered under `name`.
-    public static func type(named name: String) -> (any DatasetDescription.Type)? {
+    package static func type(named name: String) -> (any DatasetDescription.Type)? {
         types.withLock { $0[name] }
     }
 

@@ -6,14 +6,15 @@ enum WorkerDeath {
     static func error(worker: Int, pid: Int32, status: ChildProcess.ExitStatus?) -> ConveyorError {
         switch status {
         case let .signaled(signal)?:
-            return .workerDied(worker: worker, pid: pid, status: status!.description, hint: hint(forSignal: signal))
+            return .workerDied(worker: worker, pid: pid, status: ChildProcess.ExitStatus.signaled(signal).description,
+                               hint: hint(forSignal: signal))
         case let .exited(code)?:
             let hint: String? = switch code {
             case WorkerProcess.startFailureStatus: "it could not start; its error is on its standard error"
             case 0: "a worker whose main does not call WorkerProcess.bootstrap first runs the program itself and ends"
             default: nil
             }
-            return .workerDied(worker: worker, pid: pid, status: "\(status!) unexpectedly", hint: hint)
+            return .workerDied(worker: worker, pid: pid, status: "\(ChildProcess.ExitStatus.exited(code)) unexpectedly", hint: hint)
         case nil:
             return .workerDied(worker: worker, pid: pid, status: "it ended (how is unknown)", hint: nil)
         }

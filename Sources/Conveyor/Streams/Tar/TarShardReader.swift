@@ -30,15 +30,15 @@ public struct TarShardReader: ShardReader {
     /// Copies the next sample's files into their fields.
     public mutating func write(into writer: inout SampleWriter) throws {
         let (fields, numpyFields, path) = (schema.fields, numpyFields, index.path)
-        for field in fields.indices where !fields[field].shape.isEmpty { try writer.setRows(0, ofField: field) }
+        for field in fields.indices where !fields[field].shape.isEmpty { try writer.setRows(0, of: field) }
         try members { key, field, bytes throws in
             if let key {
-                writer.withBytes(ofField: 0) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: key)) }
-                try writer.setRows(key.count, ofField: 0)
+                writer.withUnsafeMutableBytes(of: 0) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: key)) }
+                try writer.setRows(key.count, of: 0)
             } else if let field {
                 let (data, rows) = try TarShardReader.contents(bytes, of: fields[field], isNumpy: numpyFields.contains(field), path: path)
-                writer.withBytes(ofField: field) { $0.copyMemory(from: data) }
-                try writer.setRows(rows, ofField: field)
+                writer.withUnsafeMutableBytes(of: field) { $0.copyMemory(from: data) }
+                try writer.setRows(rows, of: field)
             }
         }
     }
