@@ -279,9 +279,9 @@ public final class RingProducer {
         // Without a watcher, deaths are noticed by re-checking every 50 ms.
         let poll: Int64? = watcher == nil ? 50_000_000 : nil
         let alarm = watcher?.alarmValue ?? 0
-        signalDeadHolder(alarm: watcher == nil ? nil : alarm)
         let changes = memory.consumerChanges.pointee.load(ordering: .acquiring)
         if watcher != nil, let seen = liveConsumersSeen, seen.alarm == alarm, seen.changes == changes {
+            signalDeadHolder(alarm: alarm)
             return .recheckAfter(nil)
         }
         liveConsumersSeen = nil
@@ -304,6 +304,8 @@ public final class RingProducer {
         }
         if watching(memory.consumers).contains(where: { !$0.ended }) {
             consumerMissingSince = nil
+            // After the watches are set up: a holder alive now wakes this wait when it dies.
+            signalDeadHolder(alarm: watcher == nil ? nil : alarm)
             liveConsumersSeen = (alarm, changes)
             return .recheckAfter(poll)
         }
