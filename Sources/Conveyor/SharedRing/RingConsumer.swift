@@ -328,11 +328,12 @@ public final class RingConsumer {
                 guard word != 0, word != identity.word else { continue }
                 let dead = ended[word] ?? (PeerIdentity(word: word)?.hasEnded ?? false)
                 ended[word] = dead
-                // The dead holder can no longer release the slot, so its position stays the same while we CAS.
-                if dead, slot.holder.pointee.compareExchange(
-                    expected: word, desired: identity.word, ordering: .acquiringAndReleasing).exchanged {
-                    adopted.append((Claim(lane: lane, position: position), word))
-                }
+                guard dead, slot.holder.pointee.compareExchange(
+                    expected: word, desired: identity.word, ordering: .acquiringAndReleasing).exchanged else { continue }
+                // The slot is this consumer's now and nobody else writes its sequence: read the position
+                // it holds from it (the slot may have moved on to a later position since it was read above).
+                let taken = slot.sequence.pointee.load(ordering: .acquiring) &- 1
+                adopted.append((Claim(lane: lane, position: taken), word))
             }
         }
     }
