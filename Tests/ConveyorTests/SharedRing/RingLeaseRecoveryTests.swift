@@ -10,11 +10,14 @@ extension SharedRingTests {
     /// it held goes to a live consumer, once, and its slot is freed, so the
     /// producer does not stall (FORMAT.md, *A consumer that dies holding an item*).
     @Suite struct RingLeaseRecoveryTests {
-        /// A helper consumer that takes one item and holds it; killed and reaped.
-        func killedHolder(_ ring: SharedRing) throws -> (HelperProcess, String) {
+        /// A ring of 1 lane of 4 slots, a helper producer run with `produce`
+        /// arguments, and a helper consumer that took item 0 and holds it.
+        func ringWithAHeldItem(_ produce: [String]) throws -> (SharedRing, producer: HelperProcess, holder: HelperProcess) {
+            let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 4)
+            let producer = try HelperProcess(["produce"] + produce, ring: ring)
             let holder = try HelperProcess(["hold-lease"], ring: ring)
-            let line = try holder.waitForLine("holding")
-            return (holder, line)
+            #expect(try holder.waitForLine("holding") == "holding lane 0 position 0")
+            return (ring, producer, holder)
         }
 
         func kill(_ holder: HelperProcess) throws {
@@ -28,10 +31,7 @@ extension SharedRingTests {
         @Test func aBlockedProducerHandsTheDeadHoldersItemToALiveConsumer() throws {
             try expectNoLeaks {
                 let count = 40
-                let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 4)
-                let producer = try HelperProcess(["produce", "--count", "\(count)"], ring: ring)
-                let (holder, line) = try killedHolder(ring)
-                #expect(line == "holding lane 0 position 0")
+                let (ring, producer, holder) = try ringWithAHeldItem(["--count", "\(count)"])
                 let consumer = try ring.consumer(order: .ordered)
                 try kill(holder)
                 var checker = ItemChecker()
@@ -53,9 +53,7 @@ extension SharedRingTests {
         @Test func aNewConsumerInTheDeadOnesEntryAdoptsItsItem() throws {
             try expectNoLeaks {
                 let count = 40
-                let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 4)
-                let producer = try HelperProcess(["produce", "--count", "\(count)"], ring: ring)
-                let (holder, _) = try killedHolder(ring)
+                let (ring, producer, holder) = try ringWithAHeldItem(["--count", "\(count)"])
                 // Fill every other entry, so the next consumer can only reuse the dead one's.
                 var fillers = try (1..<RingLayout.consumerCapacity).map { _ in try ring.consumer() }
                 try kill(holder)
@@ -74,9 +72,7 @@ extension SharedRingTests {
         /// the stream is not reported before the dead holder's item is delivered.
         @Test func theEndWaitsForTheDeadHoldersItem() throws {
             try expectNoLeaks {
-                let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 4)
-                let producer = try HelperProcess(["produce", "--count", "3", "--finish"], ring: ring)
-                let (holder, _) = try killedHolder(ring)
+                let (ring, producer, holder) = try ringWithAHeldItem(["--count", "3", "--finish"])
                 let consumer = try ring.consumer()
                 try kill(holder)
                 var checker = ItemChecker()
