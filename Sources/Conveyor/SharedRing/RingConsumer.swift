@@ -19,6 +19,11 @@
 /// last item (`next` throws `.closed`). A stopped producer makes `next` time
 /// out with `.producerStalled`, a running but silent one with `.timedOut`.
 /// Waiting never polls: deaths wake the wait (see `PeerWatcher`).
+///
+/// An item is delivered when its lease is released. When a consumer process
+/// dies holding a lease, another consumer's `next` returns that item (an
+/// ordered consumer out of turn), so nothing is lost and its lane does not
+/// stall (docs/FORMAT.md, *A consumer that dies holding an item*).
 /// A consumer is used by one thread at a time.
 public final class RingConsumer {
     /// The order in which items are taken.
