@@ -64,7 +64,7 @@ import numpy as np
 # ---------------------------------------------------------------- format ----
 
 MAGIC = 0x474E4952564E4F43          # "CONVRING" little-endian
-VERSION = 2
+VERSION = 3
 CONSUMER_CAPACITY = 32
 IMMUTABLE_BYTES = 128
 CONSUMER_TABLE = 256
@@ -368,6 +368,7 @@ def read(ring, lane, start_k, count, timeout):
     pid = os.getpid()
     entry = register_consumer(ring, pid, start_time(pid))
     entry_offset = CONSUMER_TABLE + CONSUMER_ENTRY_BYTES * entry
+    holder = process_word(pid)                                    # written into each slot it takes
     S, L = ring.slots, ring.lane(lane)
     intact = 0
     try:
@@ -384,7 +385,7 @@ def read(ring, lane, start_k, count, timeout):
                     raise RuntimeError("no item at lane %d position %d within %gs" % (lane, t, timeout))
                 time.sleep(0.0002)
             ring.store64(L + L_TAIL, t + 1)                       # the CAS, uncontested (sole consumer)
-            ring.store32(slot + S_HOLDER, entry + 1)
+            ring.store64(slot + S_HOLDER, holder)                 # one store: pid and start tag together
             good = True
             for f in ring.fields:
                 rows = ring.load32(slot + S_ROWS + 4 * f.index)
@@ -403,7 +404,7 @@ def read(ring, lane, start_k, count, timeout):
                 del got
             intact += good
             # Release: holder 0, sequence = p + S (release), wake the lane's producer.
-            ring.store32(slot + S_HOLDER, 0)
+            ring.store64(slot + S_HOLDER, 0)
             ring.store64(slot + S_SEQUENCE, t + S)
             ring.notify(L + L_SPACE_SEQUENCE)
     finally:

@@ -19,6 +19,11 @@
 /// last item (`next` throws `.closed`). A stopped producer makes `next` time
 /// out with `.producerStalled`, a running but silent one with `.timedOut`.
 /// Waiting never polls: deaths wake the wait (see `PeerWatcher`).
+///
+/// An item is delivered when its lease is released. When a consumer process
+/// dies holding a lease, another consumer's `next` returns that item (an
+/// ordered consumer out of turn), so nothing is lost and its lane does not
+/// stall (docs/FORMAT.md, *A consumer that dies holding an item*).
 /// A consumer is used by one thread at a time.
 public final class RingConsumer {
     /// The order in which items are taken.
@@ -56,6 +61,11 @@ public final class RingConsumer {
     private var received: UInt64 = 0
     private var lastProducerCheck: Int64 = 0
     private var calls: UInt64 = 0
+    /// Items taken by consumers that died before releasing them, adopted by
+    /// this one (see `adoptDeadHoldersItems`); delivered before new ones.
+    private var adopted: [(claim: Claim, deadHolder: UInt64)] = []
+    /// The ring's `consumerChanges` when this consumer last looked for dead holders.
+    private var holdersScannedAt: UInt32 = 0
 
     /// How often producers' liveness is checked while items flow.
     static let producerCheckInterval: Int64 = 5_000_000
@@ -73,6 +83,8 @@ public final class RingConsumer {
         let startTime = PeerLiveness.ownStartTime
         self.identity = PeerIdentity(pid: SystemCalls.processID(), startTime: startTime)
         self.entry = try RingConsumer.register(memory, identity: identity, startTime: startTime)
+        // Items a consumer that died before this one attached still held.
+        adoptDeadHoldersItems()
     }
 
     private static func register(
@@ -97,6 +109,10 @@ public final class RingConsumer {
     }
 
     deinit {
+        // Adopted items not delivered go back to their dead holder, for the consumers left (or the next one).
+        for (claim, deadHolder) in adopted {
+            memory.slot(lane: claim.lane, position: claim.position).holder.pointee.store(deadHolder, ordering: .releasing)
+        }
         memory.consumerStartTime(entry).pointee.store(0, ordering: .relaxed)
         memory.consumerIdentity(entry).pointee.store(0, ordering: .releasing)
         memory.consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
@@ -160,6 +176,7 @@ public final class RingConsumer {
         // While items flow, producers are checked every 64 calls (reading the clock costs).
         calls &+= 1
         if calls & 63 == 0, let failure = checkProducersIfDue(onlyLane: onlyLane) { throw failure }
+        if !adopted.isEmpty, let claim = takeAdopted(onlyLane: onlyLane) { return lease(claim) }
         let claim = { () -> Claim? in
             guard let onlyLane else { return self.claim() }
             return self.claimHead(of: onlyLane).map { Claim(lane: onlyLane, position: $0) }
@@ -178,7 +195,12 @@ public final class RingConsumer {
             () -> WaitOutcome? in
             if memory.isTruncated { return .failed(ring.truncationError) }
             if let claim = claim() { return .claimed(claim) }
-            if isFinished(onlyLane: onlyLane) { return .finished }
+            if let claim = adoptIfConsumersChanged(onlyLane: onlyLane) { return .claimed(claim) }
+            if isFinished(onlyLane: onlyLane) {
+                // The end, unless a consumer died holding one of the last items: nobody may have signalled it.
+                adoptDeadHoldersItems()
+                return takeAdopted(onlyLane: onlyLane).map(WaitOutcome.claimed) ?? .finished
+            }
             return checkProducers(onlyLane: onlyLane).map(WaitOutcome.failed)
         }
         switch outcome {
@@ -214,7 +236,7 @@ public final class RingConsumer {
     private func lease(_ claim: Claim) -> RingLease {
         received &+= 1
         let slot = memory.slot(lane: claim.lane, position: claim.position)
-        slot.holder.pointee.store(UInt32(entry + 1), ordering: .relaxed)
+        slot.holder.pointee.store(identity.word, ordering: .relaxed)
         return RingLease(consumer: self, slot: slot, lane: claim.lane, position: claim.position)
     }
 
@@ -288,6 +310,52 @@ public final class RingConsumer {
         }
     }
 
+    // MARK: Items whose consumer died holding them
+
+    /// Adopts every item taken by a consumer process that has died without
+    /// releasing it: for each lane, each position between the released ones
+    /// and `tail` whose slot is still published (taken, not released) and
+    /// whose `holder` names a dead process, CAS `holder` dead word → this
+    /// consumer's word. The items won are queued in `adopted` and delivered
+    /// (out of turn for an ordered consumer). Runs only when a death may
+    /// have happened: at registration, when `consumerChanges` moves, and
+    /// before reporting the end of the stream.
+    private func adoptDeadHoldersItems() {
+        holdersScannedAt = memory.consumerChanges.pointee.load(ordering: .acquiring)
+        let slots = UInt64(memory.slotsPerLane)
+        var ended: [UInt64: Bool] = [:]
+        for lane in 0..<memory.laneCount {
+            let tail = memory.lane(lane).tail.pointee.load(ordering: .acquiring)
+            for position in (tail > slots ? tail - slots : 0)..<tail {
+                let slot = memory.slot(lane: lane, position: position)
+                guard slot.sequence.pointee.load(ordering: .acquiring) == position &+ 1 else { continue }
+                let word = slot.holder.pointee.load(ordering: .acquiring)
+                guard word != 0, word != identity.word else { continue }
+                let dead = ended[word] ?? (PeerIdentity(word: word)?.hasEnded ?? false)
+                ended[word] = dead
+                guard dead, slot.holder.pointee.compareExchange(
+                    expected: word, desired: identity.word, ordering: .acquiringAndReleasing).exchanged else { continue }
+                // The slot is this consumer's now and nobody else writes its sequence: read the position
+                // it holds from it (the slot may have moved on to a later position since it was read above).
+                let taken = slot.sequence.pointee.load(ordering: .acquiring) &- 1
+                adopted.append((Claim(lane: lane, position: taken), word))
+            }
+        }
+    }
+
+    /// `adoptDeadHoldersItems` if `consumerChanges` moved since the last scan
+    /// (a consumer registered or left, or a producer found a dead holder), then an adopted item.
+    private func adoptIfConsumersChanged(onlyLane: Int?) -> Claim? {
+        if memory.consumerChanges.pointee.load(ordering: .acquiring) != holdersScannedAt { adoptDeadHoldersItems() }
+        return takeAdopted(onlyLane: onlyLane)
+    }
+
+    /// The oldest adopted item (of `onlyLane`, if given).
+    private func takeAdopted(onlyLane: Int?) -> Claim? {
+        guard let index = adopted.firstIndex(where: { onlyLane == nil || $0.claim.lane == onlyLane }) else { return nil }
+        return adopted.remove(at: index).claim
+    }
+
     // MARK: The end of the stream
 
     /// Whether `lane`'s producer finished and every item it committed was taken.
@@ -319,6 +387,7 @@ public final class RingConsumer {
         let now = SystemCalls.monotonicNanoseconds()
         guard now - lastProducerCheck >= RingConsumer.producerCheckInterval else { return nil }
         lastProducerCheck = now
+        if memory.consumerChanges.pointee.load(ordering: .acquiring) != holdersScannedAt { adoptDeadHoldersItems() }
         return checkProducers(onlyLane: onlyLane)
     }
 

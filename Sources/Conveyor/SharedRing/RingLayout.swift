@@ -10,7 +10,7 @@ struct RingLayout: Sendable, Equatable {
     /// "CONVRING" read as a little-endian UInt64.
     static let magic: UInt64 = 0x474E_4952_564E_4F43
     /// The format version this build reads and writes.
-    static let version: UInt32 = 2
+    static let version: UInt32 = 3
     /// Consumers that can be attached at once (entries in the consumer table).
     static let consumerCapacity = 32
     static let maxLanes = 256
@@ -96,7 +96,7 @@ struct RingLayout: Sendable, Equatable {
 
     enum Slot {
         static let sequence = 0         // u64: the slot's state, see FORMAT.md
-        static let holder = 8           // u32: consumer table index + 1 of the lease holder, 0 = none
+        static let holder = 8           // u64: the lease holder's process word, 0 = none
         static let rows = 64            // u32 per field: rows the item holds
     }
 

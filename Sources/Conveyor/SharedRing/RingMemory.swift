@@ -128,9 +128,9 @@ struct SlotWords {
         start.assumingMemoryBound(to: Atomic<UInt64>.self)
     }
 
-    /// The lease holder's consumer table index + 1, or 0.
-    var holder: UnsafeMutablePointer<Atomic<UInt32>> {
-        (start + RingLayout.Slot.holder).assumingMemoryBound(to: Atomic<UInt32>.self)
+    /// The lease holder's process word (see `PeerIdentity`), or 0.
+    var holder: UnsafeMutablePointer<Atomic<UInt64>> {
+        (start + RingLayout.Slot.holder).assumingMemoryBound(to: Atomic<UInt64>.self)
     }
 
     /// The stored row count of `field`, unchecked: callers validate it.

@@ -48,6 +48,9 @@ public final class RingProducer {
     /// the ring's `consumerChanges` then. While both stay the same, no
     /// consumer can have died or left, and the check is skipped.
     private var liveConsumersSeen: (alarm: UInt32, changes: UInt32)?
+    /// The last slot holder `signalDeadHolder` looked up: the position it
+    /// holds, its process word and the watcher's alarm then.
+    private var holderChecked: (position: UInt64, word: UInt64, alarm: UInt32)?
 
     /// How long a producer blocked on a full lane waits, with no consumer
     /// attached and alive (after consumers had attached), before it gives up with `.consumerGone`.
@@ -278,6 +281,7 @@ public final class RingProducer {
         let alarm = watcher?.alarmValue ?? 0
         let changes = memory.consumerChanges.pointee.load(ordering: .acquiring)
         if watcher != nil, let seen = liveConsumersSeen, seen.alarm == alarm, seen.changes == changes {
+            signalDeadHolder(alarm: alarm)
             return .recheckAfter(nil)
         }
         liveConsumersSeen = nil
@@ -300,6 +304,8 @@ public final class RingProducer {
         }
         if watching(memory.consumers).contains(where: { !$0.ended }) {
             consumerMissingSince = nil
+            // After the watches are set up: a holder alive now wakes this wait when it dies.
+            signalDeadHolder(alarm: watcher == nil ? nil : alarm)
             liveConsumersSeen = (alarm, changes)
             return .recheckAfter(poll)
         }
@@ -310,6 +316,30 @@ public final class RingProducer {
             return .gone(.consumerGone("lane \(lane) is full and every consumer that attached has detached or died"))
         }
         return .recheckAfter(left)
+    }
+
+    /// Whether the slot this blocked producer waits for is held by a consumer
+    /// that died before releasing it. If so, tells the live consumers to
+    /// adopt it: adds 1 to `consumerChanges` and wakes them on `dataSequence`
+    /// (they scan for dead holders when `consumerChanges` moves).
+    /// The holder is looked up in /proc once per (position, holder, watcher
+    /// alarm): a holder's death moves the alarm, as it is a watched consumer.
+    private func signalDeadHolder(alarm: UInt32?) {
+        let slots = UInt64(memory.slotsPerLane)
+        guard head >= slots else { return }
+        let held = head - slots
+        let slot = memory.slot(lane: lane, position: held)
+        guard slot.sequence.pointee.load(ordering: .acquiring) == held &+ 1,
+              memory.lane(lane).tail.pointee.load(ordering: .acquiring) > held else { return }
+        let word = slot.holder.pointee.load(ordering: .acquiring)
+        guard let holder = PeerIdentity(word: word) else { return }
+        if let alarm {
+            if let checked = holderChecked, checked == (held, word, alarm) { return }
+            holderChecked = (held, word, alarm)
+        }
+        guard holder.hasEnded else { return }
+        memory.consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        memory.dataEvent.wakeAll()
     }
 
     /// Watches exactly `processes` (keeping the watches already held), and returns their watches.
