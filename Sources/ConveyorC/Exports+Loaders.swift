@@ -51,7 +51,7 @@ public func conveyorLoaderNext(
         try checkFieldCount(fieldCount, handle.schema)
         let fields = try required(fields, "fields"), byteCounts = try required(byteCounts, "byte_counts")
         let batch = try required(batch, "batch"), hasBatch = try required(hasBatch, "has_batch")
-        guard let lent = try handle.next(timeout: timeout(seconds: timeoutSeconds)) else {
+        guard let lent = try handle.next() else {
             hasBatch.pointee = 0
             return
         }
@@ -89,7 +89,7 @@ public func conveyorLoaderIndices(
 }
 
 /// The batch lent to the caller of `loader`.
-private func lentBatch(_ loader: UInt64) throws(ConveyorError) -> LoaderPump.LentBatch {
+private func lentBatch(_ loader: UInt64) throws(ConveyorError) -> LentBatch {
     guard let lent = try Handles.get(loader, as: LoaderHandle.self).lent else {
         throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
     }

@@ -122,10 +122,11 @@ class Loader(_native.HandleOwner):
     ``workers`` worker processes (``backend="processes"``, the default) or
     threads (``"threads"``) or none (``"inline"``) make the batches; each
     iteration is one epoch, in the same order for any worker count.
-    ``in_place`` True lends each batch where its worker wrote it; False
-    copies it out of the slot first (cheaper for small batches: no thread
-    hand-off); None (the default): copied up to 256 KiB a batch. Either way a
-    batch's arrays are valid until the next batch.
+    ``in_place`` True or None (the default) lends each batch where its
+    worker wrote it (its slot is held on this thread until the next batch or
+    ``release``: nothing is copied); False copies it out of the slot into
+    buffers the loader reuses. Either way a batch's arrays are valid until
+    the next batch (or ``release``): they must not be used after that.
     """
 
     kind = "loader"
@@ -189,8 +190,9 @@ class Loader(_native.HandleOwner):
             if not has.value:
                 return
             # A batch's memory is one of a few places (its slots, or the loader's copy buffers): its arrays
-            # are made once per place and size.
-            key = bytes(fields) + bytes(sizes)
+            # are made once per place and size. The first field's address names the place, and the sample
+            # count every field's size (each is samples x its fixed shape).
+            key = (fields[0], batch[2])
             arrays = batches.get(key)
             if arrays is None:
                 arrays = tuple(self._view(index, fields[index], sizes[index], batch[2]) for index in range(count))

@@ -14,8 +14,8 @@ processes (Swift programs: no GIL, no pickling) through shared memory.
 
 Each batch is a dict of tensors, one per field. With ``copy=False`` (the
 default) a tensor is ``torch.from_numpy`` over the batch's memory (the
-shared-memory slot its worker wrote, or, for batches up to 256 KiB, the
-library's copy of it; see ``in_place``): valid until the next batch is asked
+shared-memory slot its worker wrote, or with ``in_place=False`` the
+library's copy of it): valid until the next batch is asked
 for (copy what you keep, or pass ``copy=True``). Only this module imports torch.
 """
 
