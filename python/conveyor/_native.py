@@ -111,6 +111,15 @@ _NEVER_WAIT = {
     "conveyor_loader_rows", "conveyor_loader_indices", "conveyor_loader_state",
 }
 fast = ctypes.PyDLL(library_path)
+_bare = ctypes.CDLL(library_path)
+
+
+def bare(name):
+    """Function ``name`` without argtypes (returning int32), for a hot loop that
+    passes ctypes objects it made once: ctypes then converts nothing per call."""
+    function = _bare[name]
+    function.restype = _i32
+    return function
 
 if not hasattr(lib, "conveyor_abi_minor") or lib.conveyor_abi_version() != ABI_VERSION \
         or lib.conveyor_abi_minor() < ABI_MINOR:
