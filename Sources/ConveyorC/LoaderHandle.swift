@@ -82,6 +82,29 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         lease = nil
     }
 
+    /// The lent batch's samples' dataset indices.
+    func lentIndices() throws(ConveyorError) -> [Int] {
+        let lent = try lentBatch()
+        guard let indices = lease?.view.indices else { return lent.indices }
+        return Array(indices)
+    }
+
+    /// The rows each sample of the lent batch uses in field number `field`.
+    func lentRows(of field: Int) throws(ConveyorError) -> [Int] {
+        let lent = try lentBatch()
+        guard schema.fields.indices.contains(field) else {
+            throw .invalidArgument("field \(field) does not exist; the batch has \(schema.fields.count) fields")
+        }
+        if let rows = try? lease?.view.rows(of: schema.fields[field].name) { return rows }
+        return lent.rows.indices.contains(field) ? lent.rows[field] : []
+    }
+
+    /// The batch lent to the caller.
+    private func lentBatch() throws(ConveyorError) -> LentBatch {
+        guard let lent else { throw .invalidArgument("no batch is lent: call conveyor_loader_next first") }
+        return lent
+    }
+
     /// Where the loader is for the C caller: a lent batch counts as delivered
     /// (the caller has it), so a resume starts after it.
     var state: LoaderState {
