@@ -19,7 +19,7 @@ final class BatchCopier {
     }
 
     /// Copies `view` into the buffers; the result points at them.
-    func copy(_ view: borrowing BatchView) throws(ConveyorError) -> LoaderPump.LentBatch {
+    func copy(_ view: borrowing BatchView) throws(ConveyorError) -> LentBatch {
         var fields: [UnsafeRawBufferPointer] = []
         for (field, buffer) in zip(view.schema.fields, buffers) {
             let count = try typed {
@@ -36,6 +36,6 @@ final class BatchCopier {
             }
             fields.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        return LoaderPump.LentBatch(view, fields: fields)
+        return LentBatch(view, fields: fields)
     }
 }

@@ -51,7 +51,7 @@ public func conveyorLoaderNext(
         try checkFieldCount(fieldCount, handle.schema)
         let fields = try required(fields, "fields"), byteCounts = try required(byteCounts, "byte_counts")
         let batch = try required(batch, "batch"), hasBatch = try required(hasBatch, "has_batch")
-        guard let lent = try handle.next(timeout: timeout(seconds: timeoutSeconds)) else {
+        guard let lent = try handle.next() else {
             hasBatch.pointee = 0
             return
         }
@@ -72,11 +72,7 @@ public func conveyorLoaderRows(
     _ loader: UInt64, _ field: Int32, _ rows: UnsafeMutablePointer<Int64>?, _ capacity: Int64, _ error: CError
 ) -> Int32 {
     abiCall(error) { () throws(ConveyorError) in
-        let lent = try lentBatch(loader)
-        guard lent.rows.indices.contains(Int(field)) else {
-            throw .invalidArgument("field \(field) does not exist; the batch has \(lent.rows.count) fields")
-        }
-        try give(lent.rows[Int(field)], to: rows, capacity: capacity)
+        try give(Handles.get(loader, as: LoaderHandle.self).lentRows(of: Int(field)), to: rows, capacity: capacity)
     }
 }
 
@@ -85,15 +81,9 @@ public func conveyorLoaderRows(
 public func conveyorLoaderIndices(
     _ loader: UInt64, _ indices: UnsafeMutablePointer<Int64>?, _ capacity: Int64, _ error: CError
 ) -> Int32 {
-    abiCall(error) { () throws(ConveyorError) in try give(lentBatch(loader).indices, to: indices, capacity: capacity) }
-}
-
-/// The batch lent to the caller of `loader`.
-private func lentBatch(_ loader: UInt64) throws(ConveyorError) -> LoaderPump.LentBatch {
-    guard let lent = try Handles.get(loader, as: LoaderHandle.self).lent else {
-        throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
+    abiCall(error) { () throws(ConveyorError) in
+        try give(Handles.get(loader, as: LoaderHandle.self).lentIndices(), to: indices, capacity: capacity)
     }
-    return lent
 }
 
 /// Copies `values` into the caller's array of `capacity` elements.

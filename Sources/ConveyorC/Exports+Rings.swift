@@ -38,6 +38,10 @@ func required<T>(_ pointer: T?, _ what: String) throws(ConveyorError) -> T {
 @_cdecl("conveyor_abi_version")
 public func conveyorABIVersion() -> Int32 { 1 }
 
+/// `conveyor_abi_minor`, as include/conveyor.h documents it.
+@_cdecl("conveyor_abi_minor")
+public func conveyorABIMinor() -> Int32 { 1 }
+
 /// `conveyor_free`, as include/conveyor.h documents it.
 @_cdecl("conveyor_free")
 public func conveyorFree(_ text: UnsafeMutablePointer<CChar>?) { CText.free(text) }
@@ -169,6 +173,12 @@ public func conveyorProducerCommit(
 @_cdecl("conveyor_producer_discard")
 public func conveyorProducerDiscard(_ producer: UInt64, _ error: CError) -> Int32 {
     abiCall(error) { () throws(ConveyorError) in try Handles.get(producer, as: ProducerHandle.self).discard() }
+}
+
+/// `conveyor_producer_finish`, as include/conveyor.h documents it.
+@_cdecl("conveyor_producer_finish")
+public func conveyorProducerFinish(_ producer: UInt64, _ error: CError) -> Int32 {
+    abiCall(error) { () throws(ConveyorError) in try Handles.get(producer, as: ProducerHandle.self).finish() }
 }
 
 // MARK: Consumers

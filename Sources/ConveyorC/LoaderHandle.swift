@@ -1,27 +1,23 @@
 import Conveyor
 
-/// A loader held by a C caller: the loader, its pump thread and the batch
-/// the caller holds.
+/// A loader held by a C caller and the batch the caller holds: lent in
+/// place (a `BatchLease` the handle keeps until the caller releases it, read
+/// on the caller's thread), or copied out of its slot into buffers the
+/// handle reuses.
 final class LoaderHandle: HandleObject, @unchecked Sendable {
     static let kind = "loader"
     let loader: DataLoader<TensorBatch>
     let schema: Schema
-    /// Lends batches in place (nil: batches are copied out on the caller's thread, by `copier`).
-    private let pump: LoaderPump?
+    /// Copies batches out (nil: batches are lent in place).
     private let copier: BatchCopier?
-    /// The iteration when batches are copied out.
-    private var copying: DataLoader<TensorBatch>.BatchIterator?
-    private var generation = 0
-    private var iterating = false
-    private(set) var lent: LoaderPump.LentBatch?
+    /// The iteration going, if any.
+    private var batches: DataLoader<TensorBatch>.BatchIterator?
+    /// The lease of the batch lent in place.
+    private var lease: BatchLease?
+    private(set) var lent: LentBatch?
 
     /// Starts a loader of the registered description type `typeName`, made from `json`.
-    /// Batches up to this size are copied out of their slot on the caller's
-    /// thread (a few microseconds); larger ones are lent in place through the
-    /// pump thread, whose two hand-offs per batch cost more than copying a small batch.
-    static let largestCopiedBatch = 256 * 1024
-
-    /// `inPlace` nil picks by the batch's size (see `largestCopiedBatch`).
+    /// `inPlace` false copies each batch out of its slot; true or nil lends it in place.
     init(
         typeName: String, json: String, configuration: LoaderConfiguration, state: LoaderState?, inPlace: Bool?
     ) throws(ConveyorError) {
@@ -31,9 +27,7 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
                 + "embeds this interface (conveyor_register_datasets in conveyor.h)")
         }
         (loader, schema) = try LoaderHandle.make(type, json, configuration, state)
-        let large = schema.maxBytes * max(1, configuration.batchSize) > LoaderHandle.largestCopiedBatch
-        pump = inPlace ?? large ? try LoaderPump(loader: loader) : nil
-        copier = pump == nil ? BatchCopier(schema: schema, batchSize: max(1, configuration.batchSize)) : nil
+        copier = inPlace == false ? BatchCopier(schema: schema, batchSize: max(1, configuration.batchSize)) : nil
     }
 
     private static func make<Description: DatasetDescription>(
@@ -53,74 +47,62 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
 
     /// Starts an iteration over the next epoch, abandoning one still going.
     func beginEpoch() throws(ConveyorError) {
-        generation += 1
+        lease = nil
         lent = nil
-        iterating = true
-        guard let pump else {
-            copying = loader.makeBatchIterator()
-            return
-        }
-        pump.dropPendingResults()
-        try pump.commands.put(.iterate(generation: generation), timeout: .seconds(10))
+        batches = loader.makeBatchIterator()
     }
 
-    /// The next batch, lent until `release` or the next call; nil at the end.
-    func next(timeout: Duration?) throws(ConveyorError) -> LoaderPump.LentBatch? {
-        guard iterating else {
+    /// The next batch, lent until `release` or the next call, waiting up to
+    /// the configuration's `batchTimeout`; nil at the end.
+    func next() throws(ConveyorError) -> LentBatch? {
+        guard var iterator = batches else {
             throw .invalidArgument("no iteration is going: call conveyor_loader_begin_epoch first")
         }
-        try release()
-        guard let pump else { return try nextCopied() }
-        while true {
-            let result: LoaderPump.Result?
-            do {
-                result = try pump.results.get(timeout: timeout)
-            } catch .timedOut {
-                throw .timedOut(operation: "waiting for the loader's next batch", after: timeout ?? .zero)
-            }
-            guard let result else { throw .closed("the loader") }
-            guard result.generation == generation else { continue }  // an abandoned iteration's
-            switch result {
-            case let .batch(_, batch):
-                lent = batch
-                return batch
-            case .end:
-                iterating = false
-                return nil
-            case let .failed(_, error):
-                iterating = false
-                throw error
-            }
-        }
-    }
-
-    /// The next batch copied out of its slot on this thread (waiting up to the
-    /// configuration's `batchTimeout`); nil at the end.
-    private func nextCopied() throws(ConveyorError) -> LoaderPump.LentBatch? {
-        guard var batches = copying, let copier else { return nil }
-        let copied: LoaderPump.LentBatch?
+        release()
+        batches = nil  // an error or the end ends the iteration
         do {
-            copied = try batches.next(inPlace: { view in try copier.copy(view) })
+            if let copier {
+                guard let copied = try iterator.next(inPlace: { view in try copier.copy(view) }) else { return nil }
+                lent = copied
+            } else {
+                guard let next = try iterator.nextLease() else { return nil }
+                lent = LentBatch(lending: next.view)
+                lease = consume next
+            }
         } catch {
-            iterating = false
-            copying = nil
             throw error as? ConveyorError ?? .sourceFailed(index: nil, worker: nil, message: "\(error)")
         }
-        guard let copied else {
-            iterating = false
-            copying = nil
-            return nil
-        }
-        copying = batches
-        lent = copied
-        return copied
+        batches = iterator
+        return lent
     }
 
-    /// Gives the lent batch back.
-    func release() throws(ConveyorError) {
-        guard lent != nil else { return }
+    /// Gives the lent batch back (its slot returns to its worker).
+    func release() {
         lent = nil
-        try pump?.commands.put(.release, timeout: .seconds(10))
+        lease = nil
+    }
+
+    /// The lent batch's samples' dataset indices.
+    func lentIndices() throws(ConveyorError) -> [Int] {
+        let lent = try lentBatch()
+        guard let indices = lease?.view.indices else { return lent.indices }
+        return Array(indices)
+    }
+
+    /// The rows each sample of the lent batch uses in field number `field`.
+    func lentRows(of field: Int) throws(ConveyorError) -> [Int] {
+        let lent = try lentBatch()
+        guard schema.fields.indices.contains(field) else {
+            throw .invalidArgument("field \(field) does not exist; the batch has \(schema.fields.count) fields")
+        }
+        if let rows = try? lease?.view.rows(of: schema.fields[field].name) { return rows }
+        return lent.rows.indices.contains(field) ? lent.rows[field] : []
+    }
+
+    /// The batch lent to the caller.
+    private func lentBatch() throws(ConveyorError) -> LentBatch {
+        guard let lent else { throw .invalidArgument("no batch is lent: call conveyor_loader_next first") }
+        return lent
     }
 
     /// Where the loader is for the C caller: a lent batch counts as delivered
@@ -132,11 +114,9 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
     }
 
     func close() {
-        lent = nil
-        copying = nil
-        pump?.close()
+        release()
+        batches = nil
         loader.stop()
-        pump?.waitUntilFinished(timeout: .seconds(10))
     }
 }
 

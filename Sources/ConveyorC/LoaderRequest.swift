@@ -13,8 +13,7 @@ struct LoaderRequest: Decodable {
     var batchTimeoutSeconds: Double?
     var label: String?
     var workerExecutable: String?
-    /// Lend batches where their workers wrote them (true), or copy each out
-    /// (false); nil: by the batch's size.
+    /// Lend batches where their workers wrote them (true or nil), or copy each out (false).
     var inPlace: Bool?
 
     /// "sequential", "shuffled", {"indices": [...]} or {"distributed": {...}}.

@@ -48,6 +48,14 @@ final class ProducerHandle: HandleObject, @unchecked Sendable {
         writer.take()?.discard()
     }
 
+    /// Ends the lane's stream (`RingProducer.finish`).
+    func finish() throws(ConveyorError) {
+        guard writer == nil else {
+            throw .invalidArgument("this producer has a reserved slot; commit or discard it before finishing")
+        }
+        try producer.finish()
+    }
+
     func close() { discard() }
 }
 

@@ -60,6 +60,8 @@ struct RingInfoDocument: Encodable {
         var committed: UInt64
         var consumed: UInt64
         var discarded: UInt64
+        /// The lane's producer called finish (the end of its stream).
+        var finished: Bool
     }
 
     var depth: Int
@@ -76,7 +78,8 @@ struct RingInfoDocument: Encodable {
         consumerPIDs = info.consumerPIDs
         lanes = info.lanes.map {
             Lane(lane: $0.lane, producerPID: $0.producerPID, producerState: $0.producerState?.rawValue, depth: $0.depth,
-                 capacity: $0.capacity, committed: $0.committed, consumed: $0.consumed, discarded: $0.discarded)
+                 capacity: $0.capacity, committed: $0.committed, consumed: $0.consumed, discarded: $0.discarded,
+                 finished: $0.finished)
         }
         text = info.description
     }

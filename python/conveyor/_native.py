@@ -13,6 +13,8 @@ import os
 from . import errors
 
 ABI_VERSION = 1
+#: The C interface's minor version this package needs at least (1: conveyor_producer_finish).
+ABI_MINOR = 1
 LIBRARY_NAME = "libConveyorC.so"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _REPOSITORY = os.path.dirname(os.path.dirname(_HERE))
@@ -73,6 +75,7 @@ _P = ctypes.POINTER
 
 _SIGNATURES = {
     "conveyor_abi_version": ([], _i32),
+    "conveyor_abi_minor": ([], _i32),
     "conveyor_free": ([_ptr], None),
     "conveyor_close": ([_u64, _err], _i32),
     "conveyor_ring_create": ([_str, _i32, _i32, _i32, _str, _P(_u64), _err], _i32),
@@ -86,6 +89,7 @@ _SIGNATURES = {
     "conveyor_producer_reserve": ([_u64, _dbl, _i32, _P(_ptr), _P(_u64), _err], _i32),
     "conveyor_producer_commit": ([_u64, _i32, _P(_i64), _err], _i32),
     "conveyor_producer_discard": ([_u64, _err], _i32),
+    "conveyor_producer_finish": ([_u64, _err], _i32),
     "conveyor_consumer_open": ([_u64, _i32, _P(_u64), _err], _i32),
     "conveyor_consumer_next": ([_u64, _dbl, _i32, _i32, _P(_ptr), _P(_i64), _P(_u64), _P(_i64), _err], _i32),
     "conveyor_consumer_release": ([_u64, _u64, _err], _i32),
@@ -101,22 +105,33 @@ _SIGNATURES = {
 
 #: Calls that never wait: made without releasing the GIL (cheaper), through `fast`.
 _NEVER_WAIT = {
-    "conveyor_abi_version", "conveyor_free", "conveyor_ring_describe", "conveyor_ring_info", "conveyor_ring_reset",
-    "conveyor_producer_commit", "conveyor_producer_discard", "conveyor_consumer_release", "conveyor_loader_describe",
+    "conveyor_abi_version", "conveyor_abi_minor", "conveyor_free", "conveyor_ring_describe", "conveyor_ring_info",
+    "conveyor_ring_reset", "conveyor_producer_commit", "conveyor_producer_discard", "conveyor_producer_finish",
+    "conveyor_consumer_release", "conveyor_loader_describe",
     "conveyor_loader_rows", "conveyor_loader_indices", "conveyor_loader_state",
 }
 fast = ctypes.PyDLL(library_path)
+_bare = ctypes.CDLL(library_path)
+
+
+def bare(name):
+    """Function ``name`` without argtypes (returning int32), for a hot loop that
+    passes ctypes objects it made once: ctypes then converts nothing per call."""
+    function = _bare[name]
+    function.restype = _i32
+    return function
+
+if not hasattr(lib, "conveyor_abi_minor") or lib.conveyor_abi_version() != ABI_VERSION \
+        or lib.conveyor_abi_minor() < ABI_MINOR:
+    raise errors.LibraryNotFound(
+        "%s is an older or other build of the C interface (this package needs version %d.%d or a later minor); "
+        "rebuild the library from the same checkout" % (library_path, ABI_VERSION, ABI_MINOR))
 
 for _name, (_arguments, _result) in _SIGNATURES.items():
     for _library in (lib, fast):
         _function = getattr(_library, _name)
         _function.argtypes = _arguments
         _function.restype = _result
-
-if lib.conveyor_abi_version() != ABI_VERSION:
-    raise errors.LibraryNotFound(
-        "%s has C interface version %d, this package needs %d; rebuild the library from the same checkout"
-        % (library_path, lib.conveyor_abi_version(), ABI_VERSION))
 
 # A library of your own that embeds the interface registers its dataset description types here.
 if hasattr(lib, "conveyor_register_datasets"):

@@ -27,7 +27,9 @@ class TimedOut(ConveyorError, TimeoutError):
 
 
 class Closed(ConveyorError):
-    """The queue, ring or loader was closed."""
+    """The queue, ring or loader was closed; from a ring's consumer, the end
+    of the stream (every producer finished and everything was delivered:
+    ``Consumer.next`` returns None for it instead)."""
     code = 2
 
 

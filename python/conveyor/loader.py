@@ -22,7 +22,6 @@ import os
 import numpy as np
 
 from . import _native, errors
-from ._native import lib
 from .schema import from_json
 
 
@@ -122,10 +121,11 @@ class Loader(_native.HandleOwner):
     ``workers`` worker processes (``backend="processes"``, the default) or
     threads (``"threads"``) or none (``"inline"``) make the batches; each
     iteration is one epoch, in the same order for any worker count.
-    ``in_place`` True lends each batch where its worker wrote it; False
-    copies it out of the slot first (cheaper for small batches: no thread
-    hand-off); None (the default): copied up to 256 KiB a batch. Either way a
-    batch's arrays are valid until the next batch.
+    ``in_place`` True or None (the default) lends each batch where its
+    worker wrote it (its slot is held on this thread until the next batch or
+    ``release``: nothing is copied); False copies it out of the slot into
+    buffers the loader reuses. Either way a batch's arrays are valid until
+    the next batch (or ``release``): they must not be used after that.
     """
 
     kind = "loader"
@@ -173,31 +173,45 @@ class Loader(_native.HandleOwner):
         self._has = ctypes.c_int32()
         self._error = _native.Error()
         self._views = {}
-        self._batches = {}
         self._shapes = [(field.shape, field.numpy_dtype) for field in self.schema]
-        self._next = lib.conveyor_loader_next
+        self._next_unchecked = _native.bare("conveyor_loader_next")
 
     def __iter__(self):
         """One epoch: yields Batches, each valid until the next is asked for."""
+        batch = self._batch
+        for arrays in self._epoch(None):
+            yield Batch(self, batch[0], batch[1], batch[2], arrays)
+
+    def _epoch(self, make):
+        """One epoch: yields, per batch, its arrays (``make`` None) or
+        ``make(arrays)``, made once per place in memory and reused. The
+        current batch's epoch, index and size are in ``self._batch``."""
         handle = self._checked()
         _native.call("conveyor_loader_begin_epoch", _native._u64(handle))
         error, fields, sizes, batch, has = self._error, self._fields, self._bytes, self._batch, self._has
-        has_ref, error_ref, count, batches = ctypes.byref(has), ctypes.byref(error), self._count, self._batches
+        count, places, view = self._count, {}, self._view
+        # The call without argtypes, its arguments made once: ctypes converts nothing per batch.
+        arguments = (ctypes.c_uint64(handle), ctypes.c_double(-1.0), ctypes.c_int32(count), fields, sizes, batch,
+                     ctypes.byref(has), ctypes.byref(error))
+        next_batch = self._next_unchecked
         while True:
-            if self._next(handle, -1.0, count, fields, sizes, batch, has_ref, error_ref):
+            if next_batch(*arguments):
                 raise _native.exception(error)
             if not has.value:
                 return
-            # A batch's memory is one of a few places (its slots, or the loader's copy buffers): its arrays
-            # are made once per place and size.
-            key = bytes(fields) + bytes(sizes)
-            arrays = batches.get(key)
-            if arrays is None:
-                arrays = tuple(self._view(index, fields[index], sizes[index], batch[2]) for index in range(count))
-                if len(batches) > 1024:
-                    batches.clear()
-                batches[key] = arrays
-            yield Batch(self, batch[0], batch[1], batch[2], arrays)
+            # A batch's memory is one of a few places (its slots, or the loader's copy buffers): what is made
+            # of it is made once per place and size. The first field's address names the place, and the
+            # sample count every field's size (each is samples x its fixed shape).
+            key = (fields[0] << 32) + batch[2]
+            made = places.get(key)
+            if made is None:
+                made = tuple(view(index, fields[index], sizes[index], batch[2]) for index in range(count))
+                if make is not None:
+                    made = make(made)
+                if len(places) > 1024:
+                    places.clear()
+                places[key] = made
+            yield made
 
     def _view(self, index, address, nbytes, samples):
         key = (index, address, nbytes)

@@ -4,6 +4,11 @@ Every item is read and written in place: ``Producer.reserve`` gives NumPy
 arrays over the slot's memory, ``Consumer.next`` gives arrays over the
 item's rows. Those arrays are valid only while the reservation or lease is
 open (inside its ``with`` block); after that the slot belongs to someone else.
+
+The end of a stream: each producer calls ``finish()`` when done; once every
+lane is finished and drained, ``Consumer.next`` returns None and iterating
+over a consumer ends. A process that ends with its producer open and not
+finished counts as dead: consumers get its items, then ProducerDied.
 """
 
 import ctypes
@@ -126,7 +131,7 @@ class Ring(_native.HandleOwner):
 
     def info(self):
         """The ring's state now (a dict): depth, capacity, per-lane producer
-        pid and state, committed, consumed and discarded counts; ``text``
+        pid and state, committed, consumed and discarded counts, ``finished``; ``text``
         holds the same as readable lines."""
         return _native.call_json("conveyor_ring_info", _native._u64(self.handle))
 
@@ -216,8 +221,19 @@ class Producer(_native.HandleOwner):
             raise
         item.commit()
 
+    def finish(self):
+        """Ends this lane's stream: everything committed is still delivered,
+        then consumers see the end (``Consumer.next`` returns None once every
+        lane is finished and drained) instead of waiting for more. The lane
+        stays finished (nobody claims it) until the ring is reset; later
+        reserves raise Closed. A process that ends with its producer open and
+        not finished (killed, crashed, ``os._exit``) is a death: consumers get
+        its items, then ProducerDied."""
+        _native.call("conveyor_producer_finish", _native._u64(self._checked()))
+
     def close(self):
-        """Frees the lane (a new producer may claim it)."""
+        """Frees the lane (a new producer may claim it; consumers wait for
+        one). ``finish`` first to end the lane's stream instead."""
         super().close()
 
 
@@ -327,11 +343,14 @@ class Consumer(_native.HandleOwner):
     def next(self, timeout=None, cold_boot=False):
         """Leases the next item, waiting (without polling) up to ``timeout``
         seconds (None: no limit); with ``cold_boot`` the wait for this
-        consumer's first item has no limit. Raises ProducerDied (after that
-        producer's committed items were all delivered), ProducerStalled,
-        TimedOut, CorruptSegment."""
+        consumer's first item has no limit. Returns None at the end of the
+        stream: every lane's producer called ``finish`` and every item was
+        delivered. Raises ProducerDied (after that producer's committed items
+        were all delivered), ProducerStalled, TimedOut, CorruptSegment."""
         if self._next(self._checked(), -1.0 if timeout is None else timeout, 1 if cold_boot else 0, self._count,
                       self._fields, self._rows, self._lease_ref, self._place, self._error_ref):
+            if self._error.code == _native.errors.Closed.code:
+                return None
             raise _native.exception(self._error)
         views = self._views.slot(self._fields)
         if bytes(self._rows) == self._full_rows:  # every field full: the slot's arrays as they are
@@ -342,6 +361,18 @@ class Consumer(_native.HandleOwner):
                 view if rows[index] == maximum else (view[:rows[index]] if shaped else view.reshape(1)[:0])
                 for index, (view, (shaped, maximum)) in enumerate(zip(views, self._shapes)))
         return Lease(self, self._lease.value, self._place[0], self._place[1], arrays)
+
+    def __iter__(self):
+        """Leases items until the end of the stream, releasing each one when
+        the next is asked for (waits without limit; use ``next`` for a timeout)."""
+        while True:
+            lease = self.next()
+            if lease is None:
+                return
+            try:
+                yield lease
+            finally:
+                lease.release()
 
     def close(self):
         """Detaches (releasing any lease still held)."""

@@ -25,6 +25,15 @@ The seed's example runs with only its import changed
 - An item shorter than the preset size is padded with zeros (the seed's
   blog asks the producer to pad; longer ones raise ``ItemTooLarge``).
 - ``queue_info`` reports ``"depth/capacity"`` over all lanes.
+- An end (new): a producer process that is done calls ``finish()``, which
+  closes its lane. Once all ``producers`` lanes are finished (make the queue
+  with ``producers=`` the number of producer processes) and everything was
+  taken, ``get`` returns
+  ``(None, None)`` at once (as for a timeout) and ``ended`` is True, so a
+  consumer stops without waiting out ``time_out``. A ``put`` after
+  ``finish`` in that process raises ``Closed``; ``reset`` reopens the
+  finished lanes. A process that ends without ``finish`` frees its lane
+  (``close`` and multiprocessing's exit do), or is reported dead when killed.
 
 The queue is a named segment in /dev/shm; it pickles as its name, so it
 can be passed to ``multiprocessing`` processes (fork or spawn), which
@@ -55,6 +64,8 @@ class SMQueue(object):
         self._name = self._ring.name
         self._schema = schema
         self._local = _Local(os.getpid(), self._ring)
+        #: True once ``get`` saw the end: every producer finished and everything was taken.
+        self.ended = False
 
     # -- pickling: a queue travels as its name; each process attaches itself
 
@@ -64,6 +75,7 @@ class SMQueue(object):
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.ended = False
         self._ring = None
         self._local = None
 
@@ -86,6 +98,9 @@ class SMQueue(object):
             lease = consumer.next(timeout=time_gap * time_out, cold_boot=cold_boot)
         except (errors.TimedOut, errors.ProducerStalled):
             return None, None
+        if lease is None:
+            self.ended = True
+            return None, None
         local.lease = lease
         return lease.arrays[0], lease.arrays[1]
 
@@ -100,6 +115,13 @@ class SMQueue(object):
                 return
             except errors.RingReset:
                 continue  # the queue was emptied while this put waited: put into the new one
+
+    def finish(self):
+        """This process puts nothing more: its items are still delivered, and
+        once all ``producers`` lanes are finished, ``get`` returns
+        ``(None, None)`` at once and sets ``ended``. A process that never put
+        claims a lane to finish it."""
+        self._here().producer().finish()
 
     def push(self, f_data, i_data, time_gap=0.1):
         self.put(f_data, i_data, time_gap)

@@ -14,8 +14,8 @@ processes (Swift programs: no GIL, no pickling) through shared memory.
 
 Each batch is a dict of tensors, one per field. With ``copy=False`` (the
 default) a tensor is ``torch.from_numpy`` over the batch's memory (the
-shared-memory slot its worker wrote, or, for batches up to 256 KiB, the
-library's copy of it; see ``in_place``): valid until the next batch is asked
+shared-memory slot its worker wrote, or with ``in_place=False`` the
+library's copy of it): valid until the next batch is asked
 for (copy what you keep, or pass ``copy=True``). Only this module imports torch.
 """
 
@@ -47,7 +47,6 @@ class DataLoader:
             in_place=in_place)
         self._loader = None
         self._resume = None
-        self._tensors = {}
 
     def _started(self):
         if self._loader is None:
@@ -59,20 +58,13 @@ class DataLoader:
         """One epoch of batches (dicts of tensors)."""
         loader = self._started()
         names = [field.name for field in loader.schema]
-        tensors = self._tensors
-        copy = self.copy
-        for batch in loader:
-            if copy:
-                yield {name: torch.from_numpy(array.copy()) for name, array in zip(names, batch.arrays)}
-                continue
-            # The same memory always gives the same arrays (see Loader): make their tensors once.
-            arrays = batch.arrays
-            entry = tensors.get(id(arrays))
-            if entry is None or entry[0] is not arrays:
-                if len(tensors) > 1024:
-                    tensors.clear()
-                entry = tensors[id(arrays)] = (arrays, {name: torch.from_numpy(a) for name, a in zip(names, arrays)})
-            yield dict(entry[1])
+        if self.copy:
+            for arrays in loader._epoch(None):
+                yield {name: torch.from_numpy(array.copy()) for name, array in zip(names, arrays)}
+            return
+        # The same memory always gives the same arrays (see Loader): their tensors are made once per place.
+        for tensors in loader._epoch(lambda arrays: {name: torch.from_numpy(a) for name, a in zip(names, arrays)}):
+            yield dict(tensors)
 
     def __len__(self):
         """Batches per epoch (for the sequential and shuffled samplers)."""
@@ -103,7 +95,6 @@ class DataLoader:
     def close(self):
         """Stops the worker processes (a new iteration starts them again)."""
         loader, self._loader = self._loader, None
-        self._tensors.clear()
         if loader is not None:
             loader.close()
 

@@ -234,3 +234,80 @@ def test_a_c_program_uses_the_header(tmp_path):
     assert "empty code 13 pid-named 1" in out or "empty code 1 pid-named 0" in out
     assert "bad handle code 3: invalid argument: handle 12345 is not open" in out
     assert "abi 1" in out
+
+
+def produce_and_finish(name, start, count):
+    import conveyor
+    ring = conveyor.Ring.attach(name=name, schema=items.SCHEMA)
+    with ring.producer() as producer:
+        for k in range(start, start + count):
+            items.write(producer, k)
+        producer.finish()
+
+
+def test_python_producers_that_finish_end_the_stream():
+    with conveyor.Ring.create(items.SCHEMA, lanes=2, slots=4, name=True) as ring, ring.consumer() as consumer:
+        workers = [SPAWN.Process(target=produce_and_finish, args=(ring.name, w * 1000, 300)) for w in range(2)]
+        for worker in workers:
+            worker.start()
+        seen = [items.check(lease) for lease in consumer]  # ends by itself: every lane finished and drained
+        for worker in workers:
+            worker.join(30)
+            assert worker.exitcode == 0
+        assert consumer.next(timeout=5) is None  # the end stays the end
+        assert [lane["finished"] for lane in ring.info()["lanes"]] == [True, True]
+    assert sorted(seen) == list(range(300)) + list(range(1000, 1300))
+
+
+def test_finish_from_python_refuses_more_items():
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=4) as ring, ring.producer() as producer:
+        with ring.consumer() as consumer:
+            items.write(producer, 7)
+            reservation = producer.reserve(timeout=5)
+            with pytest.raises(conveyor.InvalidArgument, match="commit or discard"):
+                producer.finish()
+            reservation.discard()
+            producer.finish()
+            producer.finish()  # twice is no error
+            with pytest.raises(conveyor.Closed):
+                producer.reserve(timeout=5)
+            with consumer.next(timeout=5) as lease:
+                assert items.check(lease) == 7
+            assert consumer.next(timeout=5) is None
+
+
+def test_swift_producers_that_finish_end_a_python_stream(helper):
+    with conveyor.Ring.create(items.SCHEMA, lanes=2, slots=8, name=True) as ring, ring.consumer(ordered=True) as consumer:
+        producers = [subprocess.Popen([helper, "produce", "--name", ring.name, "--lane", str(w), "--start",
+                                       str(w * 5000), "--count", str(200 + 100 * w), "--finish"],
+                                      stdout=subprocess.PIPE) for w in range(2)]
+        seen = []
+        while True:
+            lease = consumer.next(timeout=30)
+            if lease is None:
+                break
+            with lease:
+                seen.append(items.check(lease))
+        for producer in producers:
+            assert producer.wait(30) == 0
+    # Ordered while both lanes run, then the longer lane alone once the shorter one finished.
+    assert seen[0:400:2] == list(range(200)) and seen[1:400:2] == list(range(5000, 5200))
+    assert seen[400:] == list(range(5200, 5300))
+
+
+def test_a_python_producer_that_exits_without_finishing_died():
+    code = ("import os, sys, conveyor, items\n"
+            "ring = conveyor.Ring.attach(name=sys.argv[1], schema=items.SCHEMA)\n"
+            "producer = ring.producer()\n"
+            "[items.write(producer, k) for k in range(20)]\n"
+            "os._exit(0)  # the lane still claimed, not finished\n")
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=32, name=True) as ring, ring.consumer() as consumer:
+        child = run_python("import sys; sys.path.insert(0, %r)\n" % os.path.dirname(__file__) + code, ring.name)
+        assert child.wait(30) == 0, child.stderr.read()
+        seen = []
+        with pytest.raises(conveyor.ProducerDied) as died:
+            while True:
+                with consumer.next(timeout=10) as lease:
+                    seen.append(items.check(lease))
+    assert seen == list(range(20))
+    assert died.value.pid == child.pid

@@ -91,3 +91,32 @@ def test_a_dead_producer_does_not_hang_the_consumer():
     assert got == list(range(5))
     assert died.value.pid == process.pid and "signal 9" in died.value.status
     queue.close()
+
+
+def producer_that_finishes(queue, worker, count):
+    producer(queue, worker, count)
+    queue.finish()
+
+
+def test_producers_that_finish_end_the_queue():
+    context = multiprocessing.get_context("spawn")
+    workers, count = 2, 150
+    queue = SMQueue(8, F_DATA_SIZE, I_DATA_SIZE, producers=workers)
+    processes = [context.Process(target=producer_that_finishes, args=(queue, w, count)) for w in range(workers)]
+    for process in processes:
+        process.start()
+    seen = []
+    started = time.monotonic()
+    while True:
+        f_data, i_data = queue.get(time_gap=0.1, time_out=300)
+        if f_data is None:
+            break
+        seen.append(int(i_data[0]))
+    assert queue.ended  # the end, not a timeout: it came well before time_gap * time_out
+    assert time.monotonic() - started < 30
+    for process in processes:
+        process.join(30)
+        assert process.exitcode == 0
+    assert sorted(seen) == list(range(workers * count))
+    assert queue.get(time_gap=0.1, time_out=300) == (None, None)
+    queue.close()

@@ -95,6 +95,19 @@ public struct BatchView: ~Copyable {
         }
     }
 
+    /// The same view, for a `BatchLease` to keep past the closure that lent this one.
+    func duplicate() -> BatchView {
+        BatchView(epoch: epoch, index: index, indices: indices, schema: schema, storage: storage)
+    }
+
+    private init(epoch: Int, index: Int, indices: ArraySlice<Int>, schema: Schema, storage: Storage) {
+        self.epoch = epoch
+        self.index = index
+        self.indices = indices
+        self.schema = schema
+        self.storage = storage
+    }
+
     private func fieldIndex(_ name: String) throws(ConveyorError) -> Int {
         guard let field = schema.index(of: name) else {
             throw .invalidArgument("the batch has no field '\(name)'; its fields: \(schema.fields.map(\.name))")

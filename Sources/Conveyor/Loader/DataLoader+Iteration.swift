@@ -25,7 +25,7 @@ extension DataLoader {
     /// while let batch = try batches.next() { train(batch) }
     /// ```
     public struct BatchIterator {
-        fileprivate let cursor: EpochCursor<Output>
+        let cursor: EpochCursor<Output>
 
         /// The next batch; nil at the epoch's end; throws the error that ends it.
         public mutating func next() throws(ConveyorError) -> Output? {

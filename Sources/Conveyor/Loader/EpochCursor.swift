@@ -125,7 +125,8 @@ extension EpochCursor where Output == TensorBatch {
     /// process backend (released when `body` returns), the batch made
     /// otherwise; nil at the end. What `body` throws is rethrown, after the
     /// batch was counted as delivered.
-    func next<R>(inPlace body: (borrowing BatchView) throws -> R) throws -> R? {
+    /// With `keeper`, the slot's lease is moved into it after `body` instead of released.
+    func next<R>(inPlace body: (borrowing BatchView) throws -> R, keeping keeper: RingLeaseKeeper? = nil) throws -> R? {
         guard let process = run as? ProcessEpochRun else {
             guard let batch = try next() else { return nil }
             return try body(BatchView(batch))
@@ -134,7 +135,7 @@ extension EpochCursor where Output == TensorBatch {
         let start = SystemCalls.monotonicNanoseconds()
         let receipt: ProcessWorkerPool.Receipt<Result<R, any Error>>
         do {
-            receipt = try process.lend(batch: batch, timeout: loader.configuration.batchTimeout) {
+            receipt = try process.lend(batch: batch, timeout: loader.configuration.batchTimeout, keeping: keeper) {
                 (view: borrowing BatchView) in Result { try body(view) }
             }
         } catch {

@@ -25,8 +25,13 @@
 extern "C" {
 #endif
 
-/* The version of this interface; conveyor_abi_version() returns it. */
+/* The version of this interface. CONVEYOR_ABI_VERSION (conveyor_abi_version())
+   changes when a function or struct changes or goes; CONVEYOR_ABI_MINOR
+   (conveyor_abi_minor()) counts functions added since. A caller built against
+   this header works with a library of the same version and a minor at least
+   its own. Minor 1: conveyor_producer_finish. */
 #define CONVEYOR_ABI_VERSION 1
+#define CONVEYOR_ABI_MINOR 1
 
 /* Error codes: one per ConveyorError case. */
 enum {
@@ -70,6 +75,8 @@ typedef uint64_t conveyor_handle;
 
 /* CONVEYOR_ABI_VERSION of the library loaded. */
 int32_t conveyor_abi_version(void);
+/* CONVEYOR_ABI_MINOR of the library loaded. */
+int32_t conveyor_abi_minor(void);
 /* Frees a string this library returned. */
 void conveyor_free(char *text);
 /* Ends a handle: a ring (its segment lives on while producers or consumers of
@@ -98,7 +105,8 @@ int32_t conveyor_ring_attach_name(const char *name, const char *schema_json, con
 /* JSON: {"schema", "lanes", "slotsPerLane", "byteCount", "descriptor", "name" (or null)}. */
 int32_t conveyor_ring_describe(conveyor_handle ring, char **json, conveyor_error *error);
 /* JSON of the ring's state now: "depth", "capacity", "resets", "consumerPIDs", and per lane
-   "lane", "producerPID", "producerState", "depth", "capacity", "committed", "consumed", "discarded";
+   "lane", "producerPID", "producerState", "depth", "capacity", "committed", "consumed", "discarded",
+   "finished" (its producer called conveyor_producer_finish);
    "text" is the same as a few readable lines. */
 int32_t conveyor_ring_info(conveyor_handle ring, char **json, conveyor_error *error);
 /* Empties the ring for every process (items not yet taken are dropped). */
@@ -123,6 +131,15 @@ int32_t conveyor_producer_commit(conveyor_handle producer, int32_t field_count, 
                                  conveyor_error *error);
 /* Gives the reserved slot back unpublished (nothing reserved: no effect). */
 int32_t conveyor_producer_discard(conveyor_handle producer, conveyor_error *error);
+/* Ends the lane's stream (RingProducer.finish): every item committed is still
+   delivered, then consumers learn the lane is finished instead of waiting.
+   Once every lane is finished and drained, conveyor_consumer_next returns
+   CONVEYOR_E_CLOSED (the end of the stream). Later reserves are
+   CONVEYOR_E_CLOSED; finishing twice is no error. INVALID_ARGUMENT while a
+   slot is reserved; RING_RESET when a reset reopened the lane. Closing a
+   producer without finishing frees its lane for another; a process that
+   ends with its lane claimed and not finished is a death (PRODUCER_DIED). */
+int32_t conveyor_producer_finish(conveyor_handle producer, conveyor_error *error);
 
 /* ---- Consumers ---------------------------------------------------------- */
 
@@ -133,7 +150,8 @@ int32_t conveyor_consumer_open(conveyor_handle ring, int32_t ordered, conveyor_h
    `rows[i]` is how many rows it holds; `*lease` names the lease and
    `place[0]`, `place[1]` are the item's lane and position in it. With
    `cold_boot`, the wait for the consumer's first item has no limit. The
-   pointers are valid until the lease is released. */
+   pointers are valid until the lease is released. CONVEYOR_E_CLOSED: the
+   end of the stream (every lane's producer finished and all was delivered). */
 int32_t conveyor_consumer_next(conveyor_handle consumer, double timeout_seconds, int32_t cold_boot,
                                int32_t field_count, const void **fields, int64_t *rows, uint64_t *lease,
                                int64_t *place, conveyor_error *error);
@@ -150,10 +168,10 @@ int32_t conveyor_consumer_release(conveyor_handle consumer, uint64_t lease, conv
  * "prefetch", "delivery" ("ordered"|"unordered"), "seed", "batchTimeoutSeconds",
  * "label", "workerExecutable" (the program worker processes run: one whose
  * main calls WorkerProcess.bootstrap, such as the `conveyor` executable),
- * "inPlace": true lends each batch where its worker wrote it (a thread of the
- * library hands it over: two thread wake-ups per batch), false copies it out
- * of its slot on the caller's thread (cheaper for small batches); absent:
- * copied up to 256 KiB a batch, in place above.
+ * "inPlace": true or absent lends each batch where its worker wrote it (the
+ * caller's thread holds the slot's lease until the release: nothing copied,
+ * no other thread involved); false copies it out of its slot, on the
+ * caller's thread, into buffers the loader reuses.
  *
  * Datasets of your own: build a dynamic library of your own package with the
  * product ConveyorCInterface (this interface) and your description types in
@@ -175,9 +193,9 @@ int32_t conveyor_loader_begin_epoch(conveyor_handle loader, conveyor_error *erro
    conveyor_loader_release (or the next call, which releases it): `fields[i]` points at field i's
    bytes ([samples] + shape, row-major) and `byte_counts[i]` is their size;
    `batch[0..2]` = epoch, index in the epoch, samples. `*has_batch` is 0 at
-   the epoch's end. An error (a failed sample, a dead worker) ends the epoch.
-   A batch lent in place is waited for up to `timeout_seconds` (a later call
-   still gets it); a copied one up to the configuration's "batchTimeoutSeconds". */
+   the epoch's end. An error (a failed sample, a dead worker, a batch not
+   there within the configuration's "batchTimeoutSeconds") ends the epoch.
+   `timeout_seconds` is not used (the configuration's timeout applies). */
 int32_t conveyor_loader_next(conveyor_handle loader, double timeout_seconds, int32_t field_count,
                              const void **fields, uint64_t *byte_counts, int64_t *batch, int32_t *has_batch,
                              conveyor_error *error);

@@ -65,18 +65,21 @@ final class ProcessEpochRun: EpochSource {
 
     /// Waits for batch `batch` and reads it in place with `read`, as long as
     /// `timeout` allows; `.notYet` never comes back.
+    /// With `keeper`, the slot's lease is moved into it after `read` instead of released.
     func lend<Item>(
-        batch: Int, timeout: Duration?, _ read: (borrowing BatchView) -> Item
+        batch: Int, timeout: Duration?, keeping keeper: RingLeaseKeeper? = nil, _ read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> ProcessWorkerPool.Receipt<Item> {
-        try lend(batch: batch, deadline: Deadline.after(timeout), timeout: timeout, read)
+        try lend(batch: batch, deadline: Deadline.after(timeout), timeout: timeout, keeping: keeper, read)
     }
 
     /// The same, until `deadline` (the one `timeout` set).
     private func lend<Item>(
-        batch: Int, deadline: Deadline?, timeout: Duration?, _ read: (borrowing BatchView) -> Item
+        batch: Int, deadline: Deadline?, timeout: Duration?, keeping keeper: RingLeaseKeeper? = nil,
+        _ read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> ProcessWorkerPool.Receipt<Item> {
         while true {
-            let receipt = try receive(batch, within: .seconds(3600), deadline: deadline, timeout: timeout, read)
+            let receipt = try receive(
+                batch, within: .seconds(3600), deadline: deadline, timeout: timeout, keeping: keeper, read)
             if case .notYet = receipt { continue }
             return receipt
         }
@@ -92,7 +95,7 @@ final class ProcessEpochRun: EpochSource {
 
     /// One wait of at most `slice`, and never past `deadline` (which throws `.timedOut`).
     private func receive<Item>(
-        _ batch: Int, within slice: Duration, deadline: Deadline?, timeout: Duration?,
+        _ batch: Int, within slice: Duration, deadline: Deadline?, timeout: Duration?, keeping keeper: RingLeaseKeeper? = nil,
         _ read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> ProcessWorkerPool.Receipt<Item> {
         var wait = slice
@@ -103,7 +106,7 @@ final class ProcessEpochRun: EpochSource {
         }
         return try pool.receive(
             batch: batch, lane: worker(forBatch: batch), generation: generation, plan: plan, waitingAtMost: wait,
-            isCancelled: { isCancelled }, read: read)
+            isCancelled: { isCancelled }, keeping: keeper, read: read)
     }
 
     func cancel() {

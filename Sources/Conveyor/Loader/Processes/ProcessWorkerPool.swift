@@ -162,12 +162,12 @@ final class ProcessWorkerPool: LoaderWorkers {
     /// slot, valid during the call). Throws `.workerDied` for a worker that ended.
     func receive<Item>(
         batch: Int, lane: Int?, generation: Int64, plan: BatchPlan, waitingAtMost duration: Duration,
-        isCancelled: () -> Bool, read: (borrowing BatchView) -> Item
+        isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper? = nil, read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> Receipt<Item> {
         let receipt = consumer.withLock { consumer in
             Result { () throws(ConveyorError) -> Receipt<Item> in
                 try take(batch: batch, from: consumer, lane: lane, generation: generation, plan: plan,
-                         waitingAtMost: duration, isCancelled: isCancelled, read: read)
+                         waitingAtMost: duration, isCancelled: isCancelled, keeping: keeper, read: read)
             }
         }
         return try receipt.get()
@@ -175,7 +175,8 @@ final class ProcessWorkerPool: LoaderWorkers {
 
     private func take<Item>(
         batch: Int, from consumer: RingConsumer, lane: Int?, generation: Int64, plan: BatchPlan,
-        waitingAtMost duration: Duration, isCancelled: () -> Bool, read: (borrowing BatchView) -> Item
+        waitingAtMost duration: Duration, isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper?,
+        read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> Receipt<Item> {
         let deadline = Deadline.after(duration)
         var looked = false
@@ -210,7 +211,10 @@ final class ProcessWorkerPool: LoaderWorkers {
                 }
                 let view = try slot.view(
                     of: lease, epoch: plan.epoch, batch: tag.batch, indices: plan.indices(ofBatch: tag.batch))
-                return .item(batch: tag.batch, read(view))
+                let item = read(view)
+                // Kept, the slot stays the caller's after this returns (a BatchLease releases it).
+                if let keeper { keeper.lease = consume lease }
+                return .item(batch: tag.batch, item)
             } catch let error as ConveyorError {
                 throw error
             } catch {

@@ -1,0 +1,56 @@
+/// A collated batch lent where it lies, held until it is released rather
+/// than for the length of a closure: with worker processes, the
+/// shared-memory slot its worker wrote (nothing copied, no other thread
+/// involved); with the other backends, the batch's own arrays.
+///
+/// ```swift
+/// var batches = loader.makeBatchIterator()
+/// while let lease = try batches.nextLease() {
+///     try lease.view.withUnsafeBytes(of: "image") { step(model, $0) }
+///     lease.release()  // or let it go: the slot goes back to its worker either way
+/// }
+/// ```
+///
+/// The lease cannot be copied, and its view's memory stays valid exactly as
+/// long as the lease lives: releasing (or dropping) it gives the slot back
+/// to its worker. A worker has `prefetch` slots, so a lease held long holds
+/// that worker back. Pointers taken from the view must not outlive the lease.
+public struct BatchLease: ~Copyable {
+    /// The batch.
+    public let view: BatchView
+    /// The slot's ring lease, when the batch is in a worker's slot.
+    private let keeper: RingLeaseKeeper
+
+    init(view: consuming BatchView, keeper: RingLeaseKeeper) {
+        self.view = view
+        self.keeper = keeper
+    }
+
+    deinit {
+        keeper.lease = nil
+    }
+
+    /// Gives the batch back now (its slot returns to its worker).
+    public consuming func release() {}
+}
+
+/// Holds a ring lease past the closure that read its slot (see `BatchLease`):
+/// the process backend moves the lease in instead of releasing it.
+final class RingLeaseKeeper {
+    var lease: RingLease?
+    /// The view, taken out of the closure that lent it.
+    var view: BatchView?
+}
+
+extension DataLoader.BatchIterator where Output == TensorBatch {
+    /// The next batch, lent where it lies until the lease is released (see
+    /// `BatchLease`); nil at the epoch's end; throws what `next()` throws.
+    /// The batch counts as delivered when it is returned.
+    public mutating func nextLease() throws -> BatchLease? {
+        let keeper = RingLeaseKeeper()
+        guard try cursor.next(inPlace: { keeper.view = $0.duplicate() }, keeping: keeper) != nil,
+              let view = keeper.view.take()
+        else { return nil }
+        return BatchLease(view: view, keeper: keeper)
+    }
+}
