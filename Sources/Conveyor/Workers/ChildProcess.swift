@@ -30,8 +30,8 @@ public final class ChildProcess: Sendable {
         /// "exited with status 3" or "killed by signal 9 (SIGKILL)".
         public var description: String {
             switch self {
-            case let .exited(code): "exited with status \(code)"
-            case let .signaled(signal): "killed by signal \(signal) (\(SystemCalls.signalName(signal)))"
+            case let .exited(code): ExitRecords.describe(exited: true, value: code)
+            case let .signaled(signal): ExitRecords.describe(exited: false, value: signal)
             }
         }
     }
@@ -104,7 +104,7 @@ public final class ChildProcess: Sendable {
             guard let raw = try? SystemCalls.reap(pid) else { return nil }
             let decoded = ExitStatus(rawWaitStatus: raw)
             status = decoded
-            ChildProcess.record(pid: pid, status: decoded)
+            ExitRecords.record(pid: pid, waitStatus: raw)
             return decoded
         }
     }
@@ -138,25 +138,11 @@ public final class ChildProcess: Sendable {
 
     // MARK: - Statuses of reaped children, for code that only knows a pid
 
-    private static let recorded = Mutex<[Int32: ExitStatus]>([:])
-
-    private static func record(pid: Int32, status: ExitStatus) {
-        recorded.withLock { table in
-            if table.count >= 4096 { table.removeAll() }
-            table[pid] = status
-        }
-    }
-
     /// How the process `pid` ended, if this process spawned and reaped it
     /// through a `ChildProcess`, or if it is a zombie whose status /proc shows;
     /// nil when that cannot be known (it was not this process's child).
     public static func knownExitStatus(of pid: Int32) -> ExitStatus? {
-        if let status = recorded.withLock({ $0[pid] }) { return status }
-        if let status = SystemCalls.processStatus(pid), status.state == UInt8(ascii: "Z"),
-           let code = status.exitCode {
-            return ExitStatus(rawWaitStatus: code)
-        }
-        return nil
+        ExitRecords.waitStatus(of: pid).map(ExitStatus.init(rawWaitStatus:))
     }
 
     /// Makes this process receive SIGKILL when its parent ends (PR_SET_PDEATHSIG),

@@ -208,9 +208,9 @@ final class ProcessWorkerPool: LoaderWorkers {
                     return .failure(batch: tag.batch, .sourceFailed(
                         index: index >= 0 ? index : nil, worker: lease.lane, message: try slot.message(of: lease)))
                 }
-                let view = try slot.view(
-                    of: lease, epoch: plan.epoch, batch: tag.batch, indices: plan.indices(ofBatch: tag.batch))
-                return .item(batch: tag.batch, read(view))
+                let item = try slot.withView(
+                    of: lease, epoch: plan.epoch, batch: tag.batch, indices: plan.indices(ofBatch: tag.batch), read)
+                return .item(batch: tag.batch, item)
             } catch let error as ConveyorError {
                 throw error
             } catch {
