@@ -1,10 +1,10 @@
 import Synchronization
 
-/// The ring's one room for pointer code: typed access to the words of a
-/// mapped segment, at the offsets `RingLayout` defines. Every shared word
-/// that more than one process writes is accessed atomically here; payload
-/// and row counts are plain memory ordered by the slot sequence (written
-/// before its release store, read after its acquire load).
+/// The ring's one room for pointer code: typed addresses of the words of a
+/// mapped segment, at the offsets `RingLayout` defines. Only `RingProtocol`
+/// (an extension of this type) loads, stores, CASes or futex-waits on these
+/// words; payload and row counts are plain memory ordered by the slot
+/// sequence (written before its release store, read after its acquire load).
 ///
 /// It holds only plain values (no arrays, nothing reference-counted), so
 /// copying it on the hot paths costs nothing.
