@@ -138,11 +138,8 @@ public final class RingConsumer {
         // While items flow, producers are checked every 64 calls (reading the clock costs).
         calls &+= 1
         if calls & 63 == 0, let failure = checkProducersIfDue(onlyLane: onlyLane) { throw failure }
-        let claim = { () -> Claim? in
-            guard let onlyLane else { return self.claim() }
-            return self.memory.takeHead(of: onlyLane).map { Claim(lane: onlyLane, position: $0) }
-        }
-        if let claim = claim() { return lease(claim) }
+        if let claim = claim(onlyLane: onlyLane) { return lease(claim) }
+        let claim = { self.claim(onlyLane: onlyLane) }
         var backoff = Backoff(spinNanoseconds: spinBudget, yields: 0, rule: .pauseEachCheck(yieldEvery: 4))
         if let claim = backoff.retry(claim) {
             spinBudget = min(spinBudget * 2, spinTime.conveyorNanoseconds)
@@ -197,8 +194,10 @@ public final class RingConsumer {
         return RingLease(consumer: self, slot: slot, lane: claim.lane, position: claim.position)
     }
 
+    /// The next item of `onlyLane`, or in this consumer's order, if one is ready now.
     @inline(__always)
-    private func claim() -> Claim? {
+    private func claim(onlyLane: Int?) -> Claim? {
+        if let onlyLane { return memory.takeHead(of: onlyLane).map { Claim(lane: onlyLane, position: $0) } }
         guard order == .unordered else { return memory.takeOrdered().map { Claim(lane: $0.lane, position: $0.position) } }
         return claimUnordered()
     }

@@ -146,12 +146,13 @@ public final class RingProducer {
         guard !finished else { throw .closed("lane \(lane) of the ring (its producer finished)") }
         let position = head
         let slot = memory.slot(lane: lane, position: position)
-        let ready = { [memory] () -> WaitOutcome? in
-            if memory.currentEpoch != self.epoch { return .failed(.ringReset) }
-            return memory.isFree(slot, for: position) ? .ready : nil
+        var outcome = readiness(of: slot, at: position)
+        if outcome == nil {
+            let ready = { self.readiness(of: slot, at: position) }
+            var backoff = Backoff(spinNanoseconds: spinTime.conveyorNanoseconds, yields: 0,
+                                  rule: .pauseEachCheck(yieldEvery: 1))
+            outcome = backoff.retry(ready)
         }
-        var backoff = Backoff(spinNanoseconds: spinTime.conveyorNanoseconds, yields: 0, rule: .pauseEachCheck(yieldEvery: 1))
-        var outcome = ready() ?? backoff.retry(ready)
         if outcome == nil {
             let watcher = PeerWatcher.shared
             var sleepLimit: Int64?
@@ -159,7 +160,7 @@ public final class RingProducer {
                 lane: lane, deadline: Deadline.after(timeout), watcher: watcher, sleepLimit: { sleepLimit }
             ) { () -> WaitOutcome? in
                 if memory.isTruncated { return .failed(ring.truncationError) }
-                if let outcome = ready() { return outcome }
+                if let outcome = readiness(of: slot, at: position) { return outcome }
                 switch checkConsumers(watcher: watcher) {
                 case let .gone(error): return .failed(error)
                 case let .recheckAfter(nanoseconds): sleepLimit = nanoseconds
@@ -208,6 +209,13 @@ public final class RingProducer {
     private enum WaitOutcome {
         case ready
         case failed(ConveyorError)
+    }
+
+    /// Whether the slot of `position` can be written now (*Producing position p*, step 1).
+    @inline(__always)
+    private func readiness(of slot: SlotWords, at position: UInt64) -> WaitOutcome? {
+        if memory.currentEpoch != epoch { return .failed(.ringReset) }
+        return memory.isFree(slot, for: position) ? .ready : nil
     }
 
     /// The lane's items committed so far (its head position).
