@@ -7,7 +7,6 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -100,7 +99,6 @@ int64_t cconveyor_monotonic_ns(void) {
 
 int cconveyor_wifexited(int status) { return WIFEXITED(status); }
 int cconveyor_wexitstatus(int status) { return WEXITSTATUS(status); }
-int cconveyor_wifsignaled(int status) { return WIFSIGNALED(status); }
 int cconveyor_wtermsig(int status) { return WTERMSIG(status); }
 
 void cconveyor_cpu_relax(void) {
@@ -111,9 +109,3 @@ void cconveyor_cpu_relax(void) {
 #endif
 }
 
-double cconveyor_cpu_seconds(int thread) {
-    struct rusage usage;
-    if (getrusage(thread ? RUSAGE_THREAD : RUSAGE_SELF, &usage) != 0) return -1;
-    return (double)usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6
-         + (double)usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
-}

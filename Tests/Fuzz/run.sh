@@ -24,7 +24,7 @@ swift build -c release --scratch-path "$scratch" --target ConveyorTorture -Xswif
 built="$scratch/release"
 swiftc -O -sanitize=fuzzer -parse-as-library Tests/Fuzz/FuzzAttach.swift -I "$built/Modules" \
     -Xcc -fmodule-map-file="$built/CConveyor.build/module.modulemap" -Xcc -I -Xcc Sources/CConveyor/include \
-    "$built"/{Conveyor,CConveyor,ConveyorTestDatasets,ConveyorTorture,Metrics,CoreMetrics}.build/*.o \
+    "$built"/{Conveyor,CConveyor,ConveyorTestDatasets,ConveyorTorture,Logging,Metrics,CoreMetrics}.build/*.o \
     -o "$scratch/conveyor-fuzz"
 
 work="$(mktemp -d /tmp/conveyor-fuzz-corpus-XXXXXX)"

@@ -61,14 +61,11 @@ int cconveyor_errno(void);
 /// Reads CLOCK_MONOTONIC in nanoseconds.
 int64_t cconveyor_monotonic_ns(void);
 
-/// WIFEXITED / WEXITSTATUS / WIFSIGNALED / WTERMSIG as functions.
+/// WIFEXITED / WEXITSTATUS / WTERMSIG as functions.
 int cconveyor_wifexited(int status);
 int cconveyor_wexitstatus(int status);
-int cconveyor_wifsignaled(int status);
 int cconveyor_wtermsig(int status);
 
-/// CPU seconds (user + system) of this process (thread = 0) or the calling thread (thread = 1).
-double cconveyor_cpu_seconds(int thread);
 
 /// The processor's spin-wait hint (pause on x86, yield on arm).
 void cconveyor_cpu_relax(void);

@@ -30,9 +30,4 @@ enum PeerLiveness: Equatable {
         SystemCalls.processStatus(SystemCalls.processID())?.startTime ?? 0
     }
 
-    /// How a dead producer ended, as well as this process can tell.
-    static func deathDescription(pid: Int32) -> String {
-        if let status = ChildProcess.knownExitStatus(of: pid) { return status.description }
-        return "no longer running (it was not this process's child, so its exit status is unknown)"
-    }
 }

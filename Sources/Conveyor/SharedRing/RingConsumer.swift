@@ -82,42 +82,20 @@ public final class RingConsumer {
         self.watches = Array(repeating: nil, count: ring.laneCount)
         let startTime = PeerLiveness.ownStartTime
         self.identity = PeerIdentity(pid: SystemCalls.processID(), startTime: startTime)
-        self.entry = try RingConsumer.register(memory, identity: identity, startTime: startTime)
+        guard let entry = memory.registerConsumer(identity, startTime: startTime) else {
+            throw .unavailable("the ring already has \(RingLayout.consumerCapacity) consumers attached; detach one first")
+        }
+        self.entry = entry
         // Items a consumer that died before this one attached still held.
         adoptDeadHoldersItems()
-    }
-
-    private static func register(
-        _ memory: RingMemory, identity: PeerIdentity, startTime: UInt64
-    ) throws(ConveyorError) -> Int {
-        for pass in 0..<2 {
-            for index in 0..<RingLayout.consumerCapacity {
-                let word = memory.consumerIdentity(index).pointee.load(ordering: .acquiring)
-                // First pass: free entries; second: entries of consumers that died.
-                if pass == 0, word != 0 { continue }
-                if pass == 1, PeerIdentity(word: word).map({ $0.liveness != .gone }) ?? true { continue }
-                if memory.consumerIdentity(index).pointee.compareExchange(
-                    expected: word, desired: identity.word, ordering: .acquiringAndReleasing).exchanged {
-                    memory.consumerStartTime(index).pointee.store(startTime, ordering: .relaxed)
-                    memory.consumersEver.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
-                    memory.consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
-                    return index
-                }
-            }
-        }
-        throw .unavailable("the ring already has \(RingLayout.consumerCapacity) consumers attached; detach one first")
     }
 
     deinit {
         // Adopted items not delivered go back to their dead holder, for the consumers left (or the next one).
         for (claim, deadHolder) in adopted {
-            memory.slot(lane: claim.lane, position: claim.position).holder.pointee.store(deadHolder, ordering: .releasing)
+            memory.returnAdopted(lane: claim.lane, position: claim.position, to: deadHolder)
         }
-        memory.consumerStartTime(entry).pointee.store(0, ordering: .relaxed)
-        memory.consumerIdentity(entry).pointee.store(0, ordering: .releasing)
-        memory.consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
-        // Producers blocked on a full lane re-check who is left to free it.
-        for lane in 0..<memory.laneCount { memory.lane(lane).spaceEvent.wakeAll() }
+        memory.unregisterConsumer(entry: entry)
     }
 
     /// Leases the next item, waiting without polling for at most `timeout`
@@ -177,12 +155,10 @@ public final class RingConsumer {
         calls &+= 1
         if calls & 63 == 0, let failure = checkProducersIfDue(onlyLane: onlyLane) { throw failure }
         if !adopted.isEmpty, let claim = takeAdopted(onlyLane: onlyLane) { return lease(claim) }
-        let claim = { () -> Claim? in
-            guard let onlyLane else { return self.claim() }
-            return self.claimHead(of: onlyLane).map { Claim(lane: onlyLane, position: $0) }
-        }
-        if let claim = claim() { return lease(claim) }
-        if let claim = spinBriefly(nanoseconds: spinBudget, yieldEvery: 4, claim) {
+        if let claim = claim(onlyLane: onlyLane) { return lease(claim) }
+        let claim = { self.claim(onlyLane: onlyLane) }
+        var backoff = Backoff(spinNanoseconds: spinBudget, yields: 0, rule: .pauseEachCheck(yieldEvery: 4))
+        if let claim = backoff.retry(claim) {
             spinBudget = min(spinBudget * 2, spinTime.conveyorNanoseconds)
             return lease(claim)
         }
@@ -191,7 +167,7 @@ public final class RingConsumer {
         let watcher = PeerWatcher.shared
         let sleepLimit: Int64? = watcher == nil ? RingConsumer.fallbackSleepSlice : nil
         // Each wake-up (an item, a claim, a finish, a reset or a death) re-checks everything.
-        let outcome = memory.dataEvent.wait(deadline: deadline, watcher: watcher, sleepLimit: { sleepLimit }) {
+        let outcome = memory.waitForData(deadline: deadline, watcher: watcher, sleepLimit: { sleepLimit }) {
             () -> WaitOutcome? in
             if memory.isTruncated { return .failed(ring.truncationError) }
             if let claim = claim() { return .claimed(claim) }
@@ -236,13 +212,16 @@ public final class RingConsumer {
     private func lease(_ claim: Claim) -> RingLease {
         received &+= 1
         let slot = memory.slot(lane: claim.lane, position: claim.position)
-        slot.holder.pointee.store(identity.word, ordering: .relaxed)
+        memory.markHeld(slot, by: identity)
         return RingLease(consumer: self, slot: slot, lane: claim.lane, position: claim.position)
     }
 
+    /// The next item of `onlyLane`, or in this consumer's order, if one is ready now.
     @inline(__always)
-    private func claim() -> Claim? {
-        order == .ordered ? claimOrdered() : claimUnordered()
+    private func claim(onlyLane: Int?) -> Claim? {
+        if let onlyLane { return memory.takeHead(of: onlyLane).map { Claim(lane: onlyLane, position: $0) } }
+        guard order == .unordered else { return memory.takeOrdered().map { Claim(lane: $0.lane, position: $0.position) } }
+        return claimUnordered()
     }
 
     private func claimUnordered() -> Claim? {
@@ -250,7 +229,7 @@ public final class RingConsumer {
         for step in 0..<lanes {
             var lane = nextLane + step
             if lane >= lanes { lane -= lanes }
-            if let position = claimHead(of: lane) {
+            if let position = memory.takeHead(of: lane) {
                 nextLane = lane + 1 == lanes ? 0 : lane + 1
                 return Claim(lane: lane, position: position)
             }
@@ -258,95 +237,30 @@ public final class RingConsumer {
         return nil
     }
 
-    /// Takes the oldest published item of `lane` by advancing its tail with a CAS.
-    private func claimHead(of lane: Int) -> UInt64? {
-        let tail = memory.lane(lane).tail
-        var position = tail.pointee.load(ordering: .acquiring)
-        while true {
-            let sequence = memory.slot(lane: lane, position: position).sequence.pointee.load(ordering: .acquiring)
-            guard sequence == position &+ 1 else {
-                // Not published yet, or another consumer moved the tail: look once more, then give up.
-                let now = tail.pointee.load(ordering: .acquiring)
-                if now == position { return nil }
-                position = now
-                continue
-            }
-            let (exchanged, original) = tail.pointee.compareExchange(
-                expected: position, desired: position &+ 1, ordering: .acquiringAndReleasing)
-            if exchanged { return position }
-            position = original
-        }
-    }
-
-    private func claimOrdered() -> Claim? {
-        let lanes = UInt64(memory.laneCount)
-        let ticket = memory.orderTicket
-        // Finished lanes drop out of the rotation: their tickets are skipped.
-        var skipped: UInt64 = 0
-        while true {
-            let number = ticket.pointee.load(ordering: .acquiring)
-            let lane = Int(number % lanes)
-            let words = memory.lane(lane)
-            let position = words.orderBase.pointee.load(ordering: .acquiring) &+ number / lanes
-            let tail = words.tail.pointee.load(ordering: .acquiring)
-            if tail > position {
-                // Someone took this item already: move the ticket on.
-                _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
-                continue
-            }
-            guard tail == position,
-                  memory.slot(lane: lane, position: position).sequence.pointee.load(ordering: .acquiring) == position &+ 1
-            else {
-                guard skipped < lanes, isFinishedAndDrained(lane) else { return nil }
-                skipped += 1
-                _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
-                continue
-            }
-            if words.tail.pointee.compareExchange(
-                expected: position, desired: position &+ 1, ordering: .acquiringAndReleasing).exchanged {
-                _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
-                return Claim(lane: lane, position: position)
-            }
-        }
-    }
-
     // MARK: Items whose consumer died holding them
 
     /// Adopts every item taken by a consumer process that has died without
-    /// releasing it: for each lane, each position between the released ones
-    /// and `tail` whose slot is still published (taken, not released) and
-    /// whose `holder` names a dead process, CAS `holder` dead word → this
-    /// consumer's word. The items won are queued in `adopted` and delivered
-    /// (out of turn for an ordered consumer). Runs only when a death may
-    /// have happened: at registration, when `consumerChanges` moves, and
-    /// before reporting the end of the stream.
+    /// releasing it (*A consumer that dies holding an item* in FORMAT.md):
+    /// the items won are queued in `adopted` and delivered (out of turn for
+    /// an ordered consumer). Runs only when a death may have happened: at
+    /// registration, when `consumerChanges` moves, and before reporting the
+    /// end of the stream.
     private func adoptDeadHoldersItems() {
-        holdersScannedAt = memory.consumerChanges.pointee.load(ordering: .acquiring)
-        let slots = UInt64(memory.slotsPerLane)
+        holdersScannedAt = memory.consumerTableChanges
         var ended: [UInt64: Bool] = [:]
-        for lane in 0..<memory.laneCount {
-            let tail = memory.lane(lane).tail.pointee.load(ordering: .acquiring)
-            for position in (tail > slots ? tail - slots : 0)..<tail {
-                let slot = memory.slot(lane: lane, position: position)
-                guard slot.sequence.pointee.load(ordering: .acquiring) == position &+ 1 else { continue }
-                let word = slot.holder.pointee.load(ordering: .acquiring)
-                guard word != 0, word != identity.word else { continue }
-                let dead = ended[word] ?? (PeerIdentity(word: word)?.hasEnded ?? false)
-                ended[word] = dead
-                guard dead, slot.holder.pointee.compareExchange(
-                    expected: word, desired: identity.word, ordering: .acquiringAndReleasing).exchanged else { continue }
-                // The slot is this consumer's now and nobody else writes its sequence: read the position
-                // it holds from it (the slot may have moved on to a later position since it was read above).
-                let taken = slot.sequence.pointee.load(ordering: .acquiring) &- 1
-                adopted.append((Claim(lane: lane, position: taken), word))
-            }
-        }
+        let won = memory.adoptItems(heldByEnded: { word in
+            if let known = ended[word] { return known }
+            let dead = PeerIdentity(word: word)?.hasEnded ?? false
+            ended[word] = dead
+            return dead
+        }, adopter: identity)
+        adopted += won.map { (Claim(lane: $0.lane, position: $0.position), $0.deadHolder) }
     }
 
     /// `adoptDeadHoldersItems` if `consumerChanges` moved since the last scan
     /// (a consumer registered or left, or a producer found a dead holder), then an adopted item.
     private func adoptIfConsumersChanged(onlyLane: Int?) -> Claim? {
-        if memory.consumerChanges.pointee.load(ordering: .acquiring) != holdersScannedAt { adoptDeadHoldersItems() }
+        if memory.consumerTableChanges != holdersScannedAt { adoptDeadHoldersItems() }
         return takeAdopted(onlyLane: onlyLane)
     }
 
@@ -358,27 +272,16 @@ public final class RingConsumer {
 
     // MARK: The end of the stream
 
-    /// Whether `lane`'s producer finished and every item it committed was taken.
-    /// The finished flag is read first: its producer set it after its last commit.
-    private func isFinishedAndDrained(_ lane: Int) -> Bool {
-        let words = memory.lane(lane)
-        guard words.owner.pointee.load(ordering: .acquiring) & PeerIdentity.finishedBit != 0 else { return false }
-        let tail = words.tail.pointee.load(ordering: .acquiring)
-        return memory.slot(lane: lane, position: tail).sequence.pointee.load(ordering: .acquiring) != tail &+ 1
-    }
-
     /// The end of the stream: `onlyLane` (or every lane) finished and drained.
     private func isFinished(onlyLane: Int?) -> Bool {
-        if let onlyLane { return isFinishedAndDrained(onlyLane) }
-        return (0..<memory.laneCount).allSatisfy(isFinishedAndDrained)
+        if let onlyLane { return memory.isDone(onlyLane) }
+        return (0..<memory.laneCount).allSatisfy(memory.isDone)
     }
 
     // MARK: Releasing (called by RingLease)
 
     func release(slot: SlotWords, lane: Int, position: UInt64) {
-        slot.holder.pointee.store(0, ordering: .relaxed)
-        slot.sequence.pointee.store(position &+ UInt64(memory.slotsPerLane), ordering: .releasing)
-        memory.lane(lane).spaceEvent.notifyAll()
+        memory.release(slot, lane: lane, position: position)
     }
 
     // MARK: Producers' health
@@ -387,7 +290,7 @@ public final class RingConsumer {
         let now = SystemCalls.monotonicNanoseconds()
         guard now - lastProducerCheck >= RingConsumer.producerCheckInterval else { return nil }
         lastProducerCheck = now
-        if memory.consumerChanges.pointee.load(ordering: .acquiring) != holdersScannedAt { adoptDeadHoldersItems() }
+        if memory.consumerTableChanges != holdersScannedAt { adoptDeadHoldersItems() }
         return checkProducers(onlyLane: onlyLane)
     }
 
@@ -397,20 +300,14 @@ public final class RingConsumer {
     /// reported when their lanes are read).
     private func checkProducers(onlyLane: Int?) -> ConveyorError? {
         for lane in onlyLane.map({ $0..<($0 + 1) }) ?? 0..<memory.laneCount {
-            let words = memory.lane(lane)
-            let word = words.owner.pointee.load(ordering: .acquiring)
-            guard word & PeerIdentity.finishedBit == 0, let owner = PeerIdentity(word: word),
-                  ownerHasEnded(lane: lane, word: word, owner: owner) else { continue }
+            let state = memory.owner(of: lane)
+            guard case let .owned(owner) = state, ownerHasEnded(lane: lane, word: state.word, owner: owner) else { continue }
             // Deliver what it committed first.
-            let tail = words.tail.pointee.load(ordering: .acquiring)
-            if memory.slot(lane: lane, position: tail).sequence.pointee.load(ordering: .acquiring) == tail &+ 1 {
-                continue
-            }
+            if memory.hasItemAtTail(lane) { continue }
             // One consumer reports each death: the one whose CAS frees the lane.
-            guard words.owner.pointee.compareExchange(
-                expected: word, desired: 0, ordering: .acquiringAndReleasing).exchanged else { continue }
+            guard memory.freeDeadOwner(of: lane, state) else { continue }
             watches[lane] = nil
-            return .producerDied(pid: owner.pid, lane: lane, status: PeerLiveness.deathDescription(pid: owner.pid))
+            return .producerDied(pid: owner.pid, lane: lane, status: ExitRecords.description(of: owner.pid))
         }
         return nil
     }
@@ -430,12 +327,11 @@ public final class RingConsumer {
     private func diagnoseTimeout(_ waited: Duration, onlyLane: Int?) -> ConveyorError {
         let lanes = memory.laneCount
         let candidates = onlyLane.map { [$0] } ?? (order == .ordered
-            ? [Int(memory.orderTicket.pointee.load(ordering: .acquiring) % UInt64(lanes))]
+            ? [Int(memory.nextOrderTicket % UInt64(lanes))]
             : Array(0..<lanes))
         var running: (pid: Int32, lane: Int)?
         for lane in candidates {
-            let word = memory.lane(lane).owner.pointee.load(ordering: .acquiring)
-            guard word & PeerIdentity.finishedBit == 0, let owner = PeerIdentity(word: word) else { continue }
+            guard case let .owned(owner) = memory.owner(of: lane) else { continue }
             switch owner.liveness {
             case .stopped: return .producerStalled(pid: owner.pid, lane: lane, waited: waited)
             case .running: running = running ?? (owner.pid, lane)

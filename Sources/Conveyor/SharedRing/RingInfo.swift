@@ -71,15 +71,10 @@ extension SharedRing {
     public var info: RingInfo {
         var lanes: [RingInfo.Lane] = []
         for lane in 0..<laneCount {
-            let words = memory.lane(lane)
-            let word = words.owner.pointee.load(ordering: .acquiring)
-            let finished = word & PeerIdentity.finishedBit != 0
-            let owner = finished ? nil : PeerIdentity(word: word)
+            let (ownerState, head, tail, discarded, claimedAt) = memory.snapshot(of: lane)
+            let finished = if case .finished = ownerState { true } else { false }
+            let owner: PeerIdentity? = if case let .owned(identity) = ownerState { identity } else { nil }
             let pid = owner?.pid ?? 0
-            let tail = words.tail.pointee.load(ordering: .acquiring)
-            let head = words.head.pointee.load(ordering: .acquiring)
-            let discarded = words.discarded.pointee.load(ordering: .relaxed)
-            let claimedAt = words.claimedAt.pointee.load(ordering: .relaxed)
             var state: RingInfo.ProducerState?
             if let owner {
                 switch owner.liveness {
@@ -90,23 +85,18 @@ extension SharedRing {
             }
             lanes.append(RingInfo.Lane(
                 lane: lane, producerPID: pid == 0 ? nil : pid, producerState: state,
-                depth: Int(clamping: head >= tail ? min(head - tail, UInt64(slotsPerLane)) : 0),
+                depth: LaneCursor.depth(head: head, tail: tail, slots: slotsPerLane),
                 capacity: slotsPerLane, committed: head, consumed: tail >= discarded ? tail - discarded : 0,
                 discarded: discarded, claimedAtNanoseconds: pid == 0 || claimedAt == 0 ? nil : claimedAt,
                 finished: finished))
         }
         return RingInfo(lanes: lanes, consumerPIDs: memory.consumers.map(\.pid), schema: schema, byteCount: byteCount,
-                        resets: memory.epoch.pointee.load(ordering: .acquiring))
+                        resets: memory.currentEpoch)
     }
 
     /// Items waiting in each lane now: cheaper than `info` (no /proc reads).
     var laneDepths: [Int] {
-        (0..<laneCount).map { lane in
-            let words = memory.lane(lane)
-            let tail = words.tail.pointee.load(ordering: .acquiring)
-            let head = words.head.pointee.load(ordering: .acquiring)
-            return Int(clamping: head >= tail ? min(head - tail, UInt64(slotsPerLane)) : 0)
-        }
+        (0..<laneCount).map(memory.depth(of:))
     }
 
     /// Removes named ring segments in /dev/shm whose creator is no longer
@@ -129,12 +119,8 @@ extension SharedRing {
         for name in SharedSegment.namedSegments(prefix: namePrefix) {
             guard let header = SharedSegment.peek(name: name, count: RingLayout.Header.immutableBytes) else { continue }
             let creator: (pid: Int32, startTime: UInt64)
-            if header.count >= RingLayout.Header.immutableBytes,
-               header.withUnsafeBytes({ UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }) == RingLayout.magic {
-                creator = header.withUnsafeBytes { raw in
-                    (Int32(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: RingLayout.Header.creatorPID, as: UInt32.self))),
-                     UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: RingLayout.Header.creatorStartTime, as: UInt64.self)))
-                }
+            if header.count >= RingLayout.Header.immutableBytes, header.withUnsafeBytes(RingLayout.startsWithMagic) {
+                creator = header.withUnsafeBytes { RingLayout.creator($0.baseAddress!) }
             } else if header.allSatisfy({ $0 == 0 }),
                       let pid = name.dropFirst(namePrefix.count).split(separator: "-").first.flatMap({ Int32($0) }) {
                 // Its creator died before writing the header: the pid is in the name.

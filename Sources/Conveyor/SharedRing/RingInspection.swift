@@ -121,10 +121,8 @@ extension SharedRing {
             }
         }
         for name in SystemCalls.directoryEntries(SystemCalls.sharedMemoryDirectory).sorted() {
-            let magic = SharedSegment.peek(name: name, count: 8).flatMap { bytes in
-                bytes.count == 8 ? bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } : nil
-            }
-            guard name.hasPrefix(namePrefix) || magic == RingLayout.magic else { continue }
+            let isRing = SharedSegment.peek(name: name, count: 8)?.withUnsafeBytes(RingLayout.startsWithMagic) ?? false
+            guard name.hasPrefix(namePrefix) || isRing else { continue }
             read(.named(name), identity: SystemCalls.fileIdentity(RingLocation.named(name).path)?.identity)
         }
         for (identity, holders) in scan.holders.sorted(by: { $0.value[0].description < $1.value[0].description })
@@ -136,9 +134,11 @@ extension SharedRing {
 
     private static func snapshot(_ location: RingLocation, holders: [RingLocation]) throws(ConveyorError) -> RingSnapshot {
         if case let .named(name) = location { try SharedSegment.validateName(name) }
-        let segment = try SharedSegment.openReadOnly(path: location.path, name: {
-            if case let .named(name) = location { return name } else { return nil }
-        }())
+        let name: String? = if case let .named(name) = location { name } else { nil }
+        // Only the header's totalBytes is mapped: the file may be longer, even sparse and huge.
+        let segment = try SharedSegment.openReadOnly(path: location.path, name: name, prefix: RingLayout.maxHeaderBytes) {
+            (fileSize, head) throws(ConveyorError) in try ringBytes(fileSize: fileSize, head: head, expecting: nil)
+        }
         let layout = try RingLayout.validate(UnsafeRawPointer(segment.base), size: segment.size, expected: nil)
         let ring = SharedRing(segment: segment, layout: layout)
         let creator = ring.memory.creator

@@ -160,9 +160,6 @@ struct RingLayout: Sendable, Equatable {
         self.fieldOffsets = offsets
     }
 
-    /// Where lane `lane`'s header starts.
-    func laneOffset(_ lane: Int) -> Int { geometry.laneOffset(lane) }
-
     /// Where the slot for `position` in `lane` starts (position mod slotsPerLane).
     func slotOffset(lane: Int, position: UInt64) -> Int { geometry.slotOffset(lane: lane, position: position) }
 
@@ -258,6 +255,20 @@ struct RingLayout: Sendable, Equatable {
                 put(UInt64(index), at: slotOffset(lane: lane, position: UInt64(index)) + Slot.sequence)
             }
         }
+    }
+
+    // MARK: Reading a header
+
+    /// Whether `bytes` begin with the ring's magic number ("CONVRING").
+    static func startsWithMagic(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        bytes.count >= 8 && UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Header.magic, as: UInt64.self)) == magic
+    }
+
+    /// The creator's pid and /proc start time, from a header's immutable
+    /// bytes (at least `Header.immutableBytes` of them at `header`).
+    static func creator(_ header: UnsafeRawPointer) -> (pid: Int32, startTime: UInt64) {
+        (Int32(bitPattern: UInt32(littleEndian: header.loadUnaligned(fromByteOffset: Header.creatorPID, as: UInt32.self))),
+         UInt64(littleEndian: header.loadUnaligned(fromByteOffset: Header.creatorStartTime, as: UInt64.self)))
     }
 
     // MARK: Validating an attached segment

@@ -1,10 +1,10 @@
 import Synchronization
 
-/// The ring's one room for pointer code: typed access to the words of a
-/// mapped segment, at the offsets `RingLayout` defines. Every shared word
-/// that more than one process writes is accessed atomically here; payload
-/// and row counts are plain memory ordered by the slot sequence (written
-/// before its release store, read after its acquire load).
+/// The ring's one room for pointer code: typed addresses of the words of a
+/// mapped segment, at the offsets `RingLayout` defines. Only `RingProtocol`
+/// (an extension of this type) loads, stores, CASes or futex-waits on these
+/// words; payload and row counts are plain memory ordered by the slot
+/// sequence (written before its release store, read after its acquire load).
 ///
 /// It holds only plain values (no arrays, nothing reference-counted), so
 /// copying it on the hot paths costs nothing.
@@ -58,21 +58,11 @@ struct RingMemory: @unchecked Sendable {
     }
 
     /// The creator's pid and /proc start time, as written at creation (immutable).
-    var creator: (pid: Int32, startTime: UInt64) {
-        (Int32(bitPattern: UInt32(littleEndian: base.load(fromByteOffset: RingLayout.Header.creatorPID, as: UInt32.self))),
-         UInt64(littleEndian: base.load(fromByteOffset: RingLayout.Header.creatorStartTime, as: UInt64.self)))
-    }
+    var creator: (pid: Int32, startTime: UInt64) { RingLayout.creator(UnsafeRawPointer(base)) }
 
     /// Consumer table entry `index`: the consumer's process word (`PeerIdentity`; 0 = free).
     func consumerIdentity(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
         word64(RingLayout.consumerOffset(index) + RingLayout.ConsumerEntry.identity)
-    }
-
-    /// The consumers in the table now.
-    var consumers: [PeerIdentity] {
-        (0..<RingLayout.consumerCapacity).compactMap { index in
-            PeerIdentity(word: consumerIdentity(index).pointee.load(ordering: .acquiring))
-        }
     }
 
     func consumerStartTime(_ index: Int) -> UnsafeMutablePointer<Atomic<UInt64>> {
@@ -163,24 +153,5 @@ struct SlotWords {
             throw .invalidArgument("field '\(schema().fields[field].name)' holds \(geometry.dtype), not \(T.dtype) (\(T.self))")
         }
         return geometry
-    }
-}
-
-/// The spinning half of a wait: re-checks `attempt` for up to `nanoseconds`,
-/// pausing the processor between checks and yielding it every `yieldEvery`
-/// checks; the clock is read only every 32 checks (it is not free in a VM).
-/// Spinning by time, not by count, keeps the budget the same on processors
-/// whose pause instruction takes 10 or 140 cycles. The sleeping half is
-/// `FutexEvent.wait`, where deadlines and peer checks live.
-@inline(__always)
-func spinBriefly<T>(nanoseconds: Int64, yieldEvery: Int, _ attempt: () -> T?) -> T? {
-    guard nanoseconds > 0 else { return nil }
-    let start = SystemCalls.monotonicNanoseconds()
-    var spin = 0
-    while true {
-        spin &+= 1
-        if spin % yieldEvery == 0 { SystemCalls.yieldProcessor() } else { SystemCalls.cpuRelax() }
-        if let result = attempt() { return result }
-        if spin & 31 == 0, SystemCalls.monotonicNanoseconds() - start >= nanoseconds { return nil }
     }
 }

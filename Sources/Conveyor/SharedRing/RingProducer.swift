@@ -69,22 +69,13 @@ public final class RingProducer {
         let startTime = PeerLiveness.ownStartTime
         let identity = PeerIdentity(pid: SystemCalls.processID(), startTime: startTime)
         let lane = try RingProducer.claimLane(memory, requested: requestedLane, identity: identity)
-        let words = memory.lane(lane)
-        words.ownerStartTime.pointee.store(startTime, ordering: .relaxed)
-        words.claimedAt.pointee.store(UInt64(SystemCalls.monotonicNanoseconds()), ordering: .relaxed)
-        // Recover the head: a predecessor may have died between publishing a slot and storing head.
-        var head = words.head.pointee.load(ordering: .acquiring)
-        let sequence = memory.slot(lane: lane, position: head).sequence.pointee.load(ordering: .acquiring)
-        if sequence == head &+ 1 || sequence == head &+ UInt64(memory.slotsPerLane) {
-            head &+= 1
-            words.head.pointee.store(head, ordering: .releasing)
-        }
+        // Recovers the head (a predecessor may have died between publishing a slot and storing head)
+        // and wakes waiting consumers: they watch the lane's new owner from now on.
+        let (head, epoch) = memory.settleClaim(of: lane, startTime: startTime)
         self.identity = identity
         self.lane = lane
         self.head = head
-        self.epoch = memory.epoch.pointee.load(ordering: .acquiring)
-        // Waiting consumers look at the lane's new owner (they watch it from now on).
-        memory.dataEvent.wakeAll()
+        self.epoch = epoch
     }
 
     private static func claimLane(
@@ -98,29 +89,18 @@ public final class RingProducer {
         }
         let candidates = requested.map { [$0] } ?? Array(0..<lanes)
         // A free lane first, then one whose producer is dead: either way one CAS of the owner word.
-        for lane in candidates {
-            if memory.lane(lane).owner.pointee.compareExchange(
-                expected: 0, desired: identity.word, ordering: .acquiringAndReleasing).exchanged {
-                return lane
-            }
-        }
-        for lane in candidates {
-            let owner = memory.lane(lane).owner
-            let word = owner.pointee.load(ordering: .acquiring)
-            guard word & PeerIdentity.finishedBit == 0, let previous = PeerIdentity(word: word),
-                  previous.liveness == .gone else { continue }
-            if owner.pointee.compareExchange(
-                expected: word, desired: identity.word, ordering: .acquiringAndReleasing).exchanged {
+        for takingOver in [false, true] {
+            for lane in candidates where memory.claimLane(lane, by: identity, takingOver: takingOver) {
                 return lane
             }
         }
         if let requested {
-            let word = memory.lane(requested).owner.pointee.load(ordering: .acquiring)
-            if word & PeerIdentity.finishedBit != 0 {
+            let state = memory.owner(of: requested)
+            if case .finished = state {
                 throw .unavailable("lane \(requested) is finished (its producer called finish()); "
                     + "reset the ring to reopen it, or pick another lane")
             }
-            let owner = PeerIdentity(word: word)?.pid ?? 0
+            let owner: Int32 = if case let .owned(identity) = state { identity.pid } else { 0 }
             throw .unavailable("lane \(requested) already has a producer (pid \(owner)); pick another lane or none")
         }
         throw .unavailable("all \(lanes) lanes of the ring have a live or finished producer; "
@@ -129,9 +109,7 @@ public final class RingProducer {
 
     deinit {
         guard !finished else { return }
-        let words = memory.lane(lane)
-        words.ownerStartTime.pointee.store(0, ordering: .relaxed)
-        _ = words.owner.pointee.compareExchange(expected: identity.word, desired: 0, ordering: .acquiringAndReleasing)
+        memory.releaseLane(lane, by: identity)
     }
 
     /// Ends this producer's stream: every item it committed will still be
@@ -148,13 +126,10 @@ public final class RingProducer {
         guard reservedPosition == nil else {
             throw .invalidArgument("this producer has a reserved slot; commit or discard it before finishing")
         }
-        let owner = memory.lane(lane).owner
-        guard owner.pointee.compareExchange(
-            expected: identity.word, desired: identity.word | PeerIdentity.finishedBit,
-            ordering: .acquiringAndReleasing).exchanged
-        else { throw .unavailable("lane \(lane) is no longer this producer's (freed by another process)") }
+        guard memory.finishLane(lane, by: identity) else {
+            throw .unavailable("lane \(lane) is no longer this producer's (freed by another process)")
+        }
         finished = true
-        memory.dataEvent.wakeAll()
     }
 
     /// Whether `finish()` was called.
@@ -174,19 +149,21 @@ public final class RingProducer {
         guard !finished else { throw .closed("lane \(lane) of the ring (its producer finished)") }
         let position = head
         let slot = memory.slot(lane: lane, position: position)
-        let ready = { [memory] () -> WaitOutcome? in
-            if memory.epoch.pointee.load(ordering: .acquiring) != self.epoch { return .failed(.ringReset) }
-            return slot.sequence.pointee.load(ordering: .acquiring) == position ? .ready : nil
+        var outcome = readiness(of: slot, at: position)
+        if outcome == nil {
+            let ready = { self.readiness(of: slot, at: position) }
+            var backoff = Backoff(spinNanoseconds: spinTime.conveyorNanoseconds, yields: 0,
+                                  rule: .pauseEachCheck(yieldEvery: 1))
+            outcome = backoff.retry(ready)
         }
-        var outcome = ready() ?? spinBriefly(nanoseconds: spinTime.conveyorNanoseconds, yieldEvery: 1, ready)
         if outcome == nil {
             let watcher = PeerWatcher.shared
             var sleepLimit: Int64?
-            outcome = memory.lane(lane).spaceEvent.wait(
-                deadline: Deadline.after(timeout), watcher: watcher, sleepLimit: { sleepLimit }
+            outcome = memory.waitForSpace(
+                lane: lane, deadline: Deadline.after(timeout), watcher: watcher, sleepLimit: { sleepLimit }
             ) { () -> WaitOutcome? in
                 if memory.isTruncated { return .failed(ring.truncationError) }
-                if let outcome = ready() { return outcome }
+                if let outcome = readiness(of: slot, at: position) { return outcome }
                 switch checkConsumers(watcher: watcher) {
                 case let .gone(error): return .failed(error)
                 case let .recheckAfter(nanoseconds): sleepLimit = nanoseconds
@@ -198,7 +175,7 @@ public final class RingProducer {
         case nil:
             throw .timedOut(operation: "reserving a slot on lane \(lane) (the lane is full)", after: timeout ?? .zero)
         case let .failed(error)?:
-            if case .ringReset = error { epoch = memory.epoch.pointee.load(ordering: .acquiring) }
+            if case .ringReset = error { epoch = memory.currentEpoch }
             throw error
         case .ready?:
             break
@@ -237,6 +214,13 @@ public final class RingProducer {
         case failed(ConveyorError)
     }
 
+    /// Whether the slot of `position` can be written now (*Producing position p*, step 1).
+    @inline(__always)
+    private func readiness(of slot: SlotWords, at position: UInt64) -> WaitOutcome? {
+        if memory.currentEpoch != epoch { return .failed(.ringReset) }
+        return memory.isFree(slot, for: position) ? .ready : nil
+    }
+
     /// The lane's items committed so far (its head position).
     public var committed: UInt64 { head }
 
@@ -247,15 +231,12 @@ public final class RingProducer {
         reservedPosition = nil
         // The item may have been written onto zeros (the file shrank mid-copy): it is lost, say so.
         if memory.isTruncated { throw ring.truncationError }
-        let current = memory.epoch.pointee.load(ordering: .acquiring)
+        let current = memory.currentEpoch
         if current != epoch {
             epoch = current
             throw .ringReset
         }
-        slot.sequence.pointee.store(position &+ 1, ordering: .releasing)
-        head = position &+ 1
-        memory.lane(lane).head.pointee.store(head, ordering: .releasing)
-        memory.dataEvent.notifyAll()
+        head = memory.publish(slot, lane: lane, position: position)
     }
 
     func abandon(position: UInt64) {
@@ -279,14 +260,14 @@ public final class RingProducer {
         // Without a watcher, deaths are noticed by re-checking every 50 ms.
         let poll: Int64? = watcher == nil ? 50_000_000 : nil
         let alarm = watcher?.alarmValue ?? 0
-        let changes = memory.consumerChanges.pointee.load(ordering: .acquiring)
+        let changes = memory.consumerTableChanges
         if watcher != nil, let seen = liveConsumersSeen, seen.alarm == alarm, seen.changes == changes {
             signalDeadHolder(alarm: alarm)
             return .recheckAfter(nil)
         }
         liveConsumersSeen = nil
         let now = SystemCalls.monotonicNanoseconds()
-        guard memory.consumersEver.pointee.load(ordering: .acquiring) > 0 else {
+        guard memory.consumersEverAttached > 0 else {
             let creator = memory.creator
             if watching([PeerIdentity(pid: creator.pid, startTime: creator.startTime)]).allSatisfy(\.ended) {
                 return .gone(.consumerGone("lane \(lane) is full, no consumer ever attached, and the ring's creator "
@@ -328,18 +309,13 @@ public final class RingProducer {
         let slots = UInt64(memory.slotsPerLane)
         guard head >= slots else { return }
         let held = head - slots
-        let slot = memory.slot(lane: lane, position: held)
-        guard slot.sequence.pointee.load(ordering: .acquiring) == held &+ 1,
-              memory.lane(lane).tail.pointee.load(ordering: .acquiring) > held else { return }
-        let word = slot.holder.pointee.load(ordering: .acquiring)
-        guard let holder = PeerIdentity(word: word) else { return }
+        guard let holder = memory.unreleasedHolder(lane: lane, position: held) else { return }
         if let alarm {
-            if let checked = holderChecked, checked == (held, word, alarm) { return }
-            holderChecked = (held, word, alarm)
+            if let checked = holderChecked, checked == (held, holder.word, alarm) { return }
+            holderChecked = (held, holder.word, alarm)
         }
         guard holder.hasEnded else { return }
-        memory.consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
-        memory.dataEvent.wakeAll()
+        memory.signalDeadHolder()
     }
 
     /// Watches exactly `processes` (keeping the watches already held), and returns their watches.

@@ -94,7 +94,7 @@ public final class SharedRing: @unchecked Sendable {
 
     /// The bytes to map: the header's `totalBytes`, once the header (read
     /// from the file, not mapped) is valid. A longer file is fine.
-    private static func ringBytes(
+    static func ringBytes(
         fileSize: Int, head: UnsafeRawBufferPointer, expecting schema: Schema?
     ) throws(ConveyorError) -> Int {
         guard let start = head.baseAddress else { throw .corruptSegment("the segment is empty (0 bytes)") }
@@ -158,29 +158,6 @@ public final class SharedRing: @unchecked Sendable {
     /// reading starts again at the next item of lane 0. Leases already
     /// handed out stay valid until released.
     public func reset() {
-        memory.epoch.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        let slots = UInt64(slotsPerLane)
-        for lane in 0..<laneCount {
-            let words = memory.lane(lane)
-            // Drain with the consumers' own protocol, so a reset racing a consumer is still exactly-once.
-            while true {
-                let tail = words.tail.pointee.load(ordering: .acquiring)
-                let slot = memory.slot(lane: lane, position: tail)
-                guard slot.sequence.pointee.load(ordering: .acquiring) == tail &+ 1 else { break }
-                if words.tail.pointee.compareExchange(
-                    expected: tail, desired: tail &+ 1, ordering: .acquiringAndReleasing).exchanged {
-                    slot.sequence.pointee.store(tail &+ slots, ordering: .releasing)
-                    words.discarded.pointee.wrappingAdd(1, ordering: .relaxed)
-                }
-            }
-            words.orderBase.pointee.store(words.tail.pointee.load(ordering: .acquiring), ordering: .releasing)
-            let owner = words.owner.pointee.load(ordering: .acquiring)
-            if owner & PeerIdentity.finishedBit != 0 {
-                _ = words.owner.pointee.compareExchange(expected: owner, desired: 0, ordering: .acquiringAndReleasing)
-            }
-        }
-        memory.orderTicket.pointee.store(0, ordering: .sequentiallyConsistent)
-        memory.dataEvent.wakeAll()
-        for lane in 0..<laneCount { memory.lane(lane).spaceEvent.wakeAll() }
+        memory.reset()
     }
 }

@@ -70,7 +70,10 @@ final class PeerWatcher: @unchecked Sendable {
         deinit { watcher.unwatchSize(token) }
     }
 
-    private struct SizeEntry {
+    private struct SizeEntry: @unchecked Sendable {
+        // @unchecked: `base` and `flag` are addresses the segment's owner keeps
+        // mapped (and allocated) while the watch lives; the watcher thread only
+        // maps zeros over the one and stores atomically to the other.
         let descriptor: Int32
         let base: UnsafeMutableRawPointer
         let size: Int

@@ -101,37 +101,29 @@ struct SharedSegment: ~Copyable {
     }
 
     /// Maps the file at `path` (a segment in /dev/shm, or /proc/PID/fd/N of
-    /// another process) shared and read-only, at its current size. Writing
+    /// another process) shared and read-only, `sizing` bytes of it (a file
+    /// may be longer than its segment, even sparse and huge). Writing
     /// through `base` faults: the segment is only for reading.
-    static func openReadOnly(path: String, name: String?) throws(ConveyorError) -> SharedSegment {
+    static func openReadOnly(path: String, name: String?, prefix: Int, sizing: Sizing) throws(ConveyorError) -> SharedSegment {
         let descriptor: Int32
         do {
             descriptor = try SystemCalls.openReadOnly(path)
         } catch .systemCall(_, let code) where code == 2 /* ENOENT */ {
             throw .unavailable("\(path) does not exist (any more); check the name, or whether its holder ended")
         }
-        do throws(ConveyorError) {
-            let size = try SystemCalls.fileSize(descriptor)
-            guard size > 0 else {
-                throw ConveyorError.corruptSegment("it holds 0 bytes (its creator may have died while making it)")
-            }
-            let base = try SystemCalls.mapSharedReadOnly(descriptor, size: size)
-            return SharedSegment(base: UnsafeMutableRawPointer(mutating: base), size: size, descriptor: descriptor,
-                                 name: name, unlinksName: false)
-        } catch {
-            SystemCalls.close(descriptor)
-            throw error
-        }
+        return try mapExisting(descriptor, name: name, prefix: prefix, sizing: sizing, readOnly: true)
     }
 
     /// Reads the file's head, asks `sizing` how much to map (a file may be
     /// longer than its segment, even sparse and huge), and maps that much.
     private static func mapExisting(
-        _ descriptor: Int32, name: String?, prefix: Int, sizing: Sizing
+        _ descriptor: Int32, name: String?, prefix: Int, sizing: Sizing, readOnly: Bool = false
     ) throws(ConveyorError) -> SharedSegment {
         do throws(ConveyorError) {
             let fileSize = try SystemCalls.fileSize(descriptor)
-            guard fileSize > 0 else { throw ConveyorError.corruptSegment("the segment is empty (0 bytes)") }
+            guard fileSize > 0 else {
+                throw ConveyorError.corruptSegment("the segment is empty (0 bytes; its creator may have died while making it)")
+            }
             let head = UnsafeMutableRawBufferPointer.allocate(byteCount: min(prefix, fileSize), alignment: 16)
             defer { head.deallocate() }
             let read = SystemCalls.readPrefix(descriptor, into: head)
@@ -139,7 +131,8 @@ struct SharedSegment: ~Copyable {
             guard size > 0, size <= fileSize else {
                 throw ConveyorError.corruptSegment("it claims \(size) bytes but the file holds \(fileSize)")
             }
-            let base = try SystemCalls.mapShared(descriptor, size: size)
+            let base = readOnly ? UnsafeMutableRawPointer(mutating: try SystemCalls.mapSharedReadOnly(descriptor, size: size))
+                : try SystemCalls.mapShared(descriptor, size: size)
             return SharedSegment(base: base, size: size, descriptor: descriptor, name: name, unlinksName: false)
         } catch {
             SystemCalls.close(descriptor)

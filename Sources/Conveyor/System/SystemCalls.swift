@@ -78,14 +78,4 @@ enum SystemCalls {
     static func futexWake(_ word: UnsafeMutablePointer<UInt32>, count: Int32 = .max, shared: Bool) {
         _ = cconveyor_futex_wake(word, count, shared ? 1 : 0)
     }
-
-    /// CPU seconds (user + system) this process has used.
-    static func processCPUSeconds() -> Double {
-        cconveyor_cpu_seconds(0)
-    }
-
-    /// CPU seconds (user + system) the calling thread has used.
-    static func threadCPUSeconds() -> Double {
-        cconveyor_cpu_seconds(1)
-    }
 }

@@ -30,8 +30,8 @@ public final class ChildProcess: Sendable {
         /// "exited with status 3" or "killed by signal 9 (SIGKILL)".
         public var description: String {
             switch self {
-            case let .exited(code): "exited with status \(code)"
-            case let .signaled(signal): "killed by signal \(signal) (\(SystemCalls.signalName(signal)))"
+            case let .exited(code): ExitRecords.describe(exited: true, value: code)
+            case let .signaled(signal): ExitRecords.describe(exited: false, value: signal)
             }
         }
     }
@@ -117,7 +117,8 @@ public final class ChildProcess: Sendable {
     public var exitStatus: ExitStatus? {
         reaped.withLock { status in
             if let status { return status }
-            status = ChildProcess.reapAndRecord(pid)
+            guard let raw = ExitRecords.reap(pid) else { return nil }
+            status = ExitStatus(rawWaitStatus: raw)
             return status
         }
     }
@@ -151,34 +152,11 @@ public final class ChildProcess: Sendable {
 
     // MARK: - Statuses of reaped children, for code that only knows a pid
 
-    /// The statuses of children reaped through a `ChildProcess`. Its lock is
-    /// held across each reap, so `knownExitStatus(of:)` sees a child either
-    /// still a zombie or already recorded, never between the two.
-    private static let recorded = Mutex<[Int32: ExitStatus]>([:])
-
-    /// Reaps `pid` if it has ended and records its status; nil while it runs.
-    private static func reapAndRecord(_ pid: Int32) -> ExitStatus? {
-        recorded.withLock { table in
-            guard let raw = try? SystemCalls.reap(pid) else { return nil }
-            let status = ExitStatus(rawWaitStatus: raw)
-            if table.count >= 4096 { table.removeAll() }
-            table[pid] = status
-            return status
-        }
-    }
-
     /// How the process `pid` ended, if this process spawned and reaped it
     /// through a `ChildProcess`, or if it is a zombie whose status /proc shows;
     /// nil when that cannot be known (it was not this process's child).
     public static func knownExitStatus(of pid: Int32) -> ExitStatus? {
-        recorded.withLock { table in
-            if let status = table[pid] { return status }
-            if let status = SystemCalls.processStatus(pid), status.state == UInt8(ascii: "Z"),
-               let code = status.exitCode {
-                return ExitStatus(rawWaitStatus: code)
-            }
-            return nil
-        }
+        ExitRecords.waitStatus(of: pid).map(ExitStatus.init(rawWaitStatus:))
     }
 
     /// Makes this process receive SIGKILL when its parent ends (PR_SET_PDEATHSIG),

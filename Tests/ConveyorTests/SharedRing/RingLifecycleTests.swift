@@ -246,8 +246,8 @@ extension SharedRingTests {
             }
         }
 
-        /// A valid ring in a longer (sparse, 128 TiB) file attaches: only the
-        /// header's `totalBytes` are mapped.
+        /// A valid ring in a longer (sparse, 128 TiB) file attaches and can be
+        /// inspected: only the header's `totalBytes` are mapped.
         @Test func aRingInALongerSparseFileAttaches() throws {
             try expectNoLeaks {
                 let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 4, naming: .named(privateSegmentName()))
@@ -258,6 +258,8 @@ extension SharedRingTests {
                 #expect(try SystemCalls.fileSize(file) == 1 << 47)
                 let attached = try SharedRing.attach(name: name, expecting: helperSchema())
                 #expect(attached.byteCount == ring.byteCount)
+                let snapshot = try SharedRing.inspect(.named(name))
+                #expect(snapshot.info.byteCount == ring.byteCount && snapshot.info.lanes.count == 1)
                 let child = try HelperProcess(["produce", "--name", name, "--count", "3"])
                 #expect(try child.child.wait(timeout: .seconds(30)) == .exited(0), "\(child.stderr)")
                 let consumer = try attached.consumer()

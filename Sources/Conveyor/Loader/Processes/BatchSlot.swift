@@ -92,23 +92,26 @@ struct BatchSlot: Sendable {
         try lease.withUnsafeBytes(of: messageField) { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// A view of the batch in a leased slot, for `indices` of batch `batch`
-    /// of `epoch`; valid while the lease is held. Its `copy()` is the same
-    /// `TensorBatch` the array collation makes.
-    func view(of lease: borrowing RingLease, epoch: Int, batch: Int, indices: ArraySlice<Int>) throws -> BatchView {
+    /// Lends `read` a view of the batch in a leased slot, for `indices` of
+    /// batch `batch` of `epoch`; the view lives only during the call (its
+    /// memory is the slot's). Its `copy()` is the same `TensorBatch` the
+    /// array collation makes.
+    func withView<Result>(
+        of lease: borrowing RingLease, epoch: Int, batch: Int, indices: ArraySlice<Int>,
+        _ read: (borrowing BatchView) -> Result
+    ) throws -> Result {
         let fields = layout.sampleSchema.fields
-        var buffers: [UnsafeRawBufferPointer] = []
         var rows: [[Int]] = []
         for (number, field) in fields.enumerated() {
             guard try lease.rows(of: number) == indices.count else {
                 throw ConveyorError.corruptSegment(
                     "batch \(batch) holds \(try lease.rows(of: number)) samples of '\(field.name)', not \(indices.count)")
             }
-            // The slot's memory outlives this call: it stays mapped and untouched until the lease is released.
-            buffers.append(try lease.withUnsafeBytes(of: number) { $0 })
             rows.append(try lease.withUnsafeBufferPointer(of: fields.count + number, as: Int32.self) { $0.map(Int.init) })
         }
-        return BatchView(epoch: epoch, index: batch, indices: indices, schema: layout.sampleSchema, fields: buffers,
-                         rows: rows)
+        return try lease.withUnsafeBytes(ofFields: 0..<fields.count) { buffers in
+            read(BatchView(epoch: epoch, index: batch, indices: indices, schema: layout.sampleSchema, fields: buffers,
+                           rows: rows))
+        }
     }
 }

@@ -18,9 +18,13 @@ final class ProcessWorkerPool: LoaderWorkers {
     let slot: BatchSlot
     let delivery: Delivery
     private let ring: SharedRing
-    /// The ring's consumer: one iteration reads at a time; a newer one waits
-    /// for at most a wait slice, until the older notices it was cancelled.
-    private let consumer: Locked<RingConsumer>
+    /// The ring's consumer, used only by the iteration holding `turn`'s
+    /// token (a consumer is used by one thread at a time).
+    private nonisolated(unsafe) let consumer: RingConsumer
+    /// One token: the iteration that took it reads the ring until it puts it
+    /// back. A newer iteration waits for it a wait slice at a time, until the
+    /// older notices it was cancelled; no lock is held while anyone waits.
+    private let turn: BoundedQueue<Bool>
     private let children: [ChildProcess]
     private let state: Locked<State>
 
@@ -57,6 +61,8 @@ final class ProcessWorkerPool: LoaderWorkers {
         let slot = try BatchSlot(layout: layout)
         let ring = try SharedRing.create(schema: slot.schema, lanes: count, slotsPerLane: max(2, configuration.prefetch))
         let consumer = try ring.consumer(order: .unordered)
+        let turn = try BoundedQueue<Bool>(capacity: 1)
+        try turn.put(true)
         let descriptionJSON = try WorkerJob.encode(description)
         var channels: [ControlChannel] = []
         var children: [ChildProcess] = []
@@ -87,7 +93,8 @@ final class ProcessWorkerPool: LoaderWorkers {
         self.busyClocks = (0..<count).map { _ in WorkerBusyClock() }
         self.slot = slot
         self.delivery = configuration.delivery
-        self.consumer = Locked(consumer)
+        self.consumer = consumer
+        self.turn = turn
         self.ring = ring
         self.children = children
         self.state = Locked(State(channels: channels))
@@ -164,13 +171,16 @@ final class ProcessWorkerPool: LoaderWorkers {
         batch: Int, lane: Int?, generation: Int64, plan: BatchPlan, waitingAtMost duration: Duration,
         isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper? = nil, read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> Receipt<Item> {
-        let receipt = consumer.withLock { consumer in
-            Result { () throws(ConveyorError) -> Receipt<Item> in
-                try take(batch: batch, from: consumer, lane: lane, generation: generation, plan: plan,
-                         waitingAtMost: duration, isCancelled: isCancelled, keeping: keeper, read: read)
-            }
+        let deadline = Deadline.after(duration)
+        func remaining() -> Duration { .nanoseconds(max(0, deadline?.remainingNanoseconds ?? 0)) }
+        while try turn.get(timeout: min(ProcessWorkerPool.waitSlice, remaining())) == nil {
+            if isCancelled() { return .cancelled }
+            if remaining() == .zero { return .notYet }
         }
-        return try receipt.get()
+        // This iteration holds the token: putting it back never waits.
+        defer { try? turn.put(true) }
+        return try take(batch: batch, from: consumer, lane: lane, generation: generation, plan: plan,
+                        waitingAtMost: remaining(), isCancelled: isCancelled, keeping: keeper, read: read)
     }
 
     private func take<Item>(
@@ -209,9 +219,8 @@ final class ProcessWorkerPool: LoaderWorkers {
                     return .failure(batch: tag.batch, .sourceFailed(
                         index: index >= 0 ? index : nil, worker: lease.lane, message: try slot.message(of: lease)))
                 }
-                let view = try slot.view(
-                    of: lease, epoch: plan.epoch, batch: tag.batch, indices: plan.indices(ofBatch: tag.batch))
-                let item = read(view)
+                let item = try slot.withView(
+                    of: lease, epoch: plan.epoch, batch: tag.batch, indices: plan.indices(ofBatch: tag.batch), read)
                 // Kept, the slot stays the caller's after this returns (a BatchLease releases it).
                 if let keeper { keeper.lease = consume lease }
                 return .item(batch: tag.batch, item)
