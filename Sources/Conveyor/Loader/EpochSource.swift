@@ -21,7 +21,7 @@ protocol EpochSource<Output>: AnyObject, Sendable {
 
 extension EpochRun: EpochSource {
     func worker(forBatch batch: Int) -> Int? {
-        delivery == .ordered ? plan.worker(ofBatch: batch) ?? batch % workerCount : nil
+        delivery == .ordered ? assignment.worker(ofItem: batch) : nil
     }
 
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<Output>? {

@@ -1,7 +1,7 @@
 import Synchronization
 
 /// One iteration of the process backend: batch `k` is read from the lane of
-/// the worker that made it, `(k − firstBatch) mod N` (ordered), or from
+/// the worker that made it (`WorkerAssignment`, ordered), or from
 /// whichever lane is ready (unordered), and copied out of the slot — or lent
 /// in place (`lend`).
 final class ProcessEpochRun: EpochSource {
@@ -10,6 +10,7 @@ final class ProcessEpochRun: EpochSource {
     let plan: BatchPlan
     let firstBatch: Int
     let generation: Int64
+    let assignment: WorkerAssignment
     private let pool: ProcessWorkerPool
     private let cancelled = Atomic<Bool>(false)
 
@@ -18,6 +19,7 @@ final class ProcessEpochRun: EpochSource {
         self.plan = plan
         self.firstBatch = firstBatch
         self.generation = generation
+        self.assignment = WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: pool.count)
     }
 
     var delivery: Delivery { pool.delivery }
@@ -27,7 +29,7 @@ final class ProcessEpochRun: EpochSource {
     var queueDepths: [Int] { pool.queueDepths }
 
     func worker(forBatch batch: Int) -> Int? {
-        delivery == .ordered ? plan.worker(ofBatch: batch) ?? (batch - firstBatch) % pool.count : nil
+        delivery == .ordered ? assignment.worker(ofItem: batch) : nil
     }
 
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
