@@ -36,9 +36,9 @@ final class EpochRun<Output: Sendable>: Sendable {
         }
     }
 
-    /// The lane batch `batch` arrives in.
+    /// The lane batch `batch` arrives in: its worker's, or the shared one (unordered).
     func lane(forBatch batch: Int) -> BoundedQueue<LaneMessage<Output>> {
-        lanes.count == 1 ? lanes[0] : lanes[assignment.worker(ofItem: batch)]
+        lanes[worker(forBatch: batch) ?? 0]
     }
 
     /// Worker `worker`'s job: make its batches and put them in its lane until

@@ -88,3 +88,44 @@ import Testing
         #expect(ConveyorError(blaming: Plain(), index: 9, worker: 0) == .sourceFailed(index: 9, worker: 0, message: "Plain()"))
     }
 }
+
+/// The consumer's side of an iteration, without threads or processes.
+@Suite struct DeliveryCursorTests {
+    @Test func orderedTakesEachItemFromItsWorkersLaneThenEnds() {
+        var cursor = DeliveryCursor(assignment: WorkerAssignment(firstItem: 4, itemCount: 8, workerCount: 3), delivery: .ordered)
+        var taken: [Int] = []
+        var lanes: [Int?] = []
+        while let item = cursor.upcoming {
+            taken.append(item)
+            lanes.append(cursor.lane(ofItem: item))
+            cursor.delivered()
+        }
+        #expect(taken == [4, 5, 6, 7])
+        #expect(lanes == [0, 1, 2, 0])
+        #expect(cursor.isFinished)
+        #expect(cursor.deliveredCount == 4)
+    }
+
+    @Test func unorderedReadsAnyLaneAndCountsWhatRemains() {
+        var cursor = DeliveryCursor(assignment: WorkerAssignment(firstItem: 0, itemCount: 3, workerCount: 2), delivery: .unordered)
+        #expect(cursor.lane(ofItem: 1) == nil)
+        for _ in 0..<3 { cursor.delivered() }
+        #expect(cursor.upcoming == nil)
+    }
+
+    @Test func aFailureOrACancelEndsTheIterationAtOnce() {
+        var cursor = DeliveryCursor(assignment: WorkerAssignment(firstItem: 0, itemCount: 10, workerCount: 2), delivery: .ordered)
+        cursor.delivered()
+        #expect(cursor.upcoming == 1)
+        cursor.end()
+        #expect(cursor.upcoming == nil)
+        #expect(cursor.isFinished)
+        #expect(cursor.deliveredCount == 1)
+    }
+
+    @Test func anEmptyIterationIsOverBeforeItStarts() {
+        let cursor = DeliveryCursor(assignment: WorkerAssignment(firstItem: 5, itemCount: 5, workerCount: 2), delivery: .ordered)
+        #expect(cursor.isFinished)
+        #expect(cursor.upcoming == nil)
+    }
+}

@@ -8,7 +8,6 @@ final class ProcessEpochRun: EpochSource {
     typealias Output = TensorBatch
 
     let plan: BatchPlan
-    let firstBatch: Int
     let generation: Int64
     let assignment: WorkerAssignment
     private let pool: ProcessWorkerPool
@@ -17,7 +16,6 @@ final class ProcessEpochRun: EpochSource {
     init(pool: ProcessWorkerPool, plan: BatchPlan, firstBatch: Int, generation: Int64) {
         self.pool = pool
         self.plan = plan
-        self.firstBatch = firstBatch
         self.generation = generation
         self.assignment = WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: pool.count)
     }
@@ -27,10 +25,6 @@ final class ProcessEpochRun: EpochSource {
     var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     var queueDepths: [Int] { pool.queueDepths }
-
-    func worker(forBatch batch: Int) -> Int? {
-        delivery == .ordered ? assignment.worker(ofItem: batch) : nil
-    }
 
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
         message(try lend(batch: batch, timeout: timeout) { $0.copy() })
