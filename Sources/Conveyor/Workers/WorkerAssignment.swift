@@ -7,17 +7,19 @@
 /// worker 0 makes the first item whatever `f` is. When the items have owners
 /// (a sharded stream's batches belong to the worker reading their shards),
 /// item `k` is made by `owners[k]` instead.
+@usableFromInline
 struct WorkerAssignment: Sendable, Hashable {
     /// The first item of the iteration.
-    let firstItem: Int
+    @usableFromInline let firstItem: Int
     /// Items in all: the iteration covers `firstItem..<itemCount`.
-    let itemCount: Int
+    @usableFromInline let itemCount: Int
     /// The number of workers, 1 or more.
-    let workerCount: Int
+    @usableFromInline let workerCount: Int
     /// Each item's worker, when fixed by the items themselves; nil: strided.
-    let owners: [Int]?
+    @usableFromInline let owners: [Int]?
 
     /// The assignment of items `firstItem..<itemCount` to `workerCount` workers.
+    @inlinable
     init(firstItem: Int, itemCount: Int, workerCount: Int, owners: [Int]? = nil) {
         precondition(workerCount >= 1, "an assignment needs at least 1 worker")
         self.firstItem = firstItem
@@ -27,6 +29,7 @@ struct WorkerAssignment: Sendable, Hashable {
     }
 
     /// The worker that makes item `item`.
+    @inlinable
     func worker(ofItem item: Int) -> Int {
         if let owners { return owners[item] }
         let offset = (item - firstItem) % workerCount
@@ -36,6 +39,14 @@ struct WorkerAssignment: Sendable, Hashable {
     /// The items worker `worker` makes, in the order it makes them.
     func items(ofWorker worker: Int) -> [Int] {
         if let owners { return (firstItem..<itemCount).filter { owners[$0] == worker } }
-        return Array(stride(from: firstItem + worker, to: itemCount, by: workerCount))
+        return Array(stridedItems(ofWorker: worker))
+    }
+
+    /// The items worker `worker` makes when they have no owners, without
+    /// making an array (an indexed prefetcher may have very many).
+    @inlinable
+    func stridedItems(ofWorker worker: Int) -> StrideTo<Int> {
+        precondition(owners == nil, "items with owners are not strided")
+        return stride(from: firstItem + worker, to: itemCount, by: workerCount)
     }
 }
