@@ -45,12 +45,6 @@ struct BatchPlan: Sendable, Hashable {
         shards?.owners[batch]
     }
 
-    /// The batches from `firstBatch` on that belong to `worker`, in order (a sharded stream's plan only).
-    func batches(ownedBy worker: Int, from firstBatch: Int) -> [Int]? {
-        guard let owners = shards?.owners else { return nil }
-        return (firstBatch..<owners.count).filter { owners[$0] == worker }
-    }
-
     /// How many batches the epoch has.
     var batchCount: Int {
         if let shards { return shards.owners.count }

@@ -7,17 +7,18 @@ final class EpochCursor<Output: Sendable> {
     private let loader: DataLoader<Output>
     private let plan: BatchPlan?
     private let run: (any EpochSource<Output>)?
-    /// The batch expected next; with unordered delivery, the count delivered
-    /// from `firstBatch` on, so `plan.batchCount - nextBatch` batches remain.
-    private var nextBatch: Int
+    /// Which batch comes next and whether the iteration is over; nil for a
+    /// cursor that only throws its failure.
+    private var position: DeliveryCursor?
     private var pendingFailure: ConveyorError?
-    private var finished = false
 
     init(loader: DataLoader<Output>, plan: BatchPlan, firstBatch: Int, run: (any EpochSource<Output>)?) {
         self.loader = loader
         self.plan = plan
         self.run = run
-        self.nextBatch = firstBatch
+        self.position = DeliveryCursor(
+            assignment: run?.assignment ?? WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: 1),
+            delivery: run?.delivery ?? .ordered)
     }
 
     /// A cursor that throws `failure` once and then ends.
@@ -25,7 +26,7 @@ final class EpochCursor<Output: Sendable> {
         self.loader = loader
         self.plan = nil
         self.run = nil
-        self.nextBatch = 0
+        self.position = nil
         self.pendingFailure = failure
     }
 
@@ -73,21 +74,20 @@ final class EpochCursor<Output: Sendable> {
     private func upcoming() throws(ConveyorError) -> (BatchPlan, Int)? {
         if let pendingFailure {
             self.pendingFailure = nil
-            finished = true
             throw pendingFailure
         }
-        guard !finished, let plan else { return nil }
-        if nextBatch >= plan.batchCount || run?.isCancelled == true {
-            finished = true
+        guard let plan, let batch = position?.upcoming else { return nil }
+        if run?.isCancelled == true {
+            position?.end()
             return nil
         }
-        return (plan, nextBatch)
+        return (plan, batch)
     }
 
     private func accept(_ message: LaneMessage<Output>?, plan: BatchPlan, waitedSince start: Int64) throws(ConveyorError) -> Output? {
         switch message {
         case nil:
-            finished = true  // the lane was closed: a newer iteration or stop()
+            position?.end()  // the lane was closed: a newer iteration or stop()
             return nil
         case let .batch(batch, output)?:
             delivered(batch, plan: plan, waitedSince: start)
@@ -99,9 +99,8 @@ final class EpochCursor<Output: Sendable> {
 
     /// Counts batch `batch` as delivered.
     private func delivered(_ batch: Int, plan: BatchPlan, waitedSince start: Int64) {
-        nextBatch += 1
+        position?.delivered()
         loader.recordDelivery(batch, of: plan, waitedNanoseconds: SystemCalls.monotonicNanoseconds() - start, run: run)
-        if nextBatch >= plan.batchCount { finished = true }
     }
 
     private func timeoutError(_ error: ConveyorError, batch: Int) -> ConveyorError {
@@ -113,7 +112,7 @@ final class EpochCursor<Output: Sendable> {
     /// Ends the iteration after `error`; returns it to be thrown. A
     /// Conveyor error (not a cancelled task) marks the epoch failed.
     private func fail<Failure: Error>(_ error: Failure) -> Failure {
-        finished = true
+        position?.end()
         run?.cancel()
         if plan != nil, let error = error as? ConveyorError { loader.iterationFailed(error, run: run) }
         return error
@@ -148,7 +147,7 @@ extension EpochCursor where Output == TensorBatch {
         case let .failure(_, error):
             throw fail(error)
         case .notYet, .cancelled:
-            finished = true
+            position?.end()
             return nil
         }
     }

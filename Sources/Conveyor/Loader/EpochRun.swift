@@ -12,22 +12,21 @@ enum LaneMessage<Output: Sendable>: Sendable {
 }
 
 /// One iteration's plumbing: the plan, one lane per worker (or one shared
-/// lane when unordered) and a cancel switch. Worker `w` of `N` makes batches
-/// `w, w + N, …` from the first batch on, into lane `w`; the consumer reads
-/// batch `k` from lane `k mod N`, so delivery is in order for any `N`.
+/// lane when unordered) and a cancel switch. Which worker makes which batch
+/// is the `WorkerAssignment` of (plan, first batch, worker count); worker `w`
+/// puts its batches into lane `w` and the consumer reads batch `k` from the
+/// lane of the worker that makes it, so delivery is in order for any count.
 /// Cancelling closes the lanes, which ends every worker's job promptly.
 final class EpochRun<Output: Sendable>: Sendable {
     let plan: BatchPlan
-    let firstBatch: Int
-    let workerCount: Int
+    let assignment: WorkerAssignment
     let delivery: Delivery
     private let lanes: [BoundedQueue<LaneMessage<Output>>]
     private let cancelled = Atomic<Bool>(false)
 
     init(plan: BatchPlan, firstBatch: Int, workerCount: Int, prefetch: Int, delivery: Delivery) throws(ConveyorError) {
         self.plan = plan
-        self.firstBatch = firstBatch
-        self.workerCount = workerCount
+        self.assignment = WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: workerCount)
         self.delivery = delivery
         switch delivery {
         case .ordered:
@@ -37,40 +36,32 @@ final class EpochRun<Output: Sendable>: Sendable {
         }
     }
 
-    /// The lane batch `batch` arrives in.
+    /// The lane batch `batch` arrives in: its worker's, or the shared one (unordered).
     func lane(forBatch batch: Int) -> BoundedQueue<LaneMessage<Output>> {
-        lanes.count == 1 ? lanes[0] : lanes[plan.worker(ofBatch: batch) ?? batch % workerCount]
-    }
-
-    /// The batches worker `worker` makes: those from `firstBatch` on that are
-    /// `worker` modulo the worker count, or, of a sharded stream, those of its shards.
-    func batches(forWorker worker: Int) -> [Int] {
-        if let owned = plan.batches(ownedBy: worker, from: firstBatch) { return owned }
-        let first = firstBatch + ((worker - firstBatch % workerCount) + workerCount) % workerCount
-        return Array(stride(from: first, to: plan.batchCount, by: workerCount))
+        lanes[worker(forBatch: batch) ?? 0]
     }
 
     /// Worker `worker`'s job: make its batches and put them in its lane until
     /// done, cancelled, or a batch fails (the failure is delivered in its place).
     func produce(worker: Int, seed: UInt64, make: BatchMaker<Output>, busy: WorkerBusyClock) {
         let context = SampleContext(plan: plan, seed: seed, worker: worker)
-        for batch in batches(forWorker: worker) {
-            if isCancelled { return }
-            let start = SystemCalls.monotonicNanoseconds()
-            let message: LaneMessage<Output>
-            do {
-                message = .batch(batch, try make(plan, batch, context))
-            } catch {
-                message = .failure(batch, ConveyorError(blaming: error, worker: worker))
-            }
-            busy.add(SystemCalls.monotonicNanoseconds() - start)
-            do {
-                try lane(forBatch: batch).put(message)
-            } catch {
-                return  // closed: the iteration was cancelled
-            }
-            if case .failure = message { return }
-        }
+        WorkerProduction.run(
+            assignment.items(ofWorker: worker),
+            isStopped: { isCancelled },
+            make: { batch throws(ConveyorError) in
+                let start = SystemCalls.monotonicNanoseconds()
+                defer { busy.add(SystemCalls.monotonicNanoseconds() - start) }
+                return try ConveyorError.blaming(index: nil, worker: worker) { try make(plan, batch, context) }
+            },
+            deliver: { batch, outcome in
+                let message: LaneMessage<Output> =
+                    switch outcome {
+                    case let .success(output): .batch(batch, output)
+                    case let .failure(error): .failure(batch, error)
+                    }
+                // A closed lane: the iteration was cancelled.
+                return (try? lane(forBatch: batch).put(message)) != nil
+            })
     }
 
     /// Stops the iteration: workers leave their job at the next batch (or at

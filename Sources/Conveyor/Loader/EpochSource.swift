@@ -4,12 +4,12 @@ protocol EpochSource<Output>: AnyObject, Sendable {
     associatedtype Output: Sendable
     /// Ordered or unordered.
     var delivery: Delivery { get }
+    /// Which worker makes which batch.
+    var assignment: WorkerAssignment { get }
     /// Whether `cancel()` was called.
     var isCancelled: Bool { get }
     /// Batches ready per worker now.
     var queueDepths: [Int] { get }
-    /// The worker that makes `batch`, when delivery is ordered.
-    func worker(forBatch batch: Int) -> Int?
     /// Batch `batch` (in order), or the next one ready (unordered), waiting on
     /// this thread at most `timeout`; nil once cancelled.
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<Output>?
@@ -19,11 +19,14 @@ protocol EpochSource<Output>: AnyObject, Sendable {
     func cancel()
 }
 
-extension EpochRun: EpochSource {
+extension EpochSource {
+    /// The worker that makes `batch`, when delivery is ordered (its lane is read then).
     func worker(forBatch batch: Int) -> Int? {
-        delivery == .ordered ? plan.worker(ofBatch: batch) ?? batch % workerCount : nil
+        DeliveryCursor(assignment: assignment, delivery: delivery).lane(ofItem: batch)
     }
+}
 
+extension EpochRun: EpochSource {
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<Output>? {
         try lane(forBatch: batch).get(timeout: timeout)
     }

@@ -1,7 +1,9 @@
 /// What a producing closure of an indexed `Prefetcher` knows about the item
 /// it makes: its index, the worker running it, and randomness that depends
 /// only on (base seed, index), so results are the same whatever the number
-/// of workers.
+/// of workers. The rule is the loader's (`SampleContext.random(for:)`): the
+/// base seed refined by the item's path, here `[index]` (a prefetcher has no
+/// epochs), there `[epoch, index]`.
 public struct ItemContext: Sendable {
     /// The item's index, in 0..<count.
     public let index: Int

@@ -31,6 +31,8 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     @usableFromInline let lanes: [BoundedQueue<Outcome>]
+    /// Which lane's worker makes which item (one lane: all of them).
+    @usableFromInline let assignment: WorkerAssignment
     /// Items in all (indexed source), or nil (sequential source).
     @usableFromInline let total: Int?
     /// Position of the next item the consumer takes (ordered delivery).
@@ -80,14 +82,15 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
         guard depth >= 1 else { throw .invalidArgument("a Prefetcher needs a depth of at least 1, not \(depth)") }
         switch delivery {
         case .ordered:
-            // One lane per worker; worker w makes items w, w+W, w+2W, … and
-            // item k is read from lane k mod W.
+            // One lane per worker; worker w makes the items the assignment
+            // gives it (w, w+W, w+2W, …) and item k is read from its lane.
             let laneCapacity = Swift.max(1, (depth + workers - 1) / workers)
             try self.init(lanes: workers, laneCapacity: laneCapacity, total: count, label: "depth")
             for worker in 0..<workers {
                 let plan = WorkerPlan(worker: worker, seed: seed, lane: lanes[worker], stopping: stopping)
+                let items = assignment.stridedItems(ofWorker: worker)
                 try startOrStop {
-                    plan.produce(stride(from: worker, to: count, by: workers), produce)
+                    plan.produce(items, produce)
                     plan.lane.close()
                 }
             }
@@ -114,6 +117,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
         var queues: [BoundedQueue<Outcome>] = []
         for _ in 0..<lanes { queues.append(try BoundedQueue(capacity: laneCapacity)) }
         self.lanes = queues
+        self.assignment = WorkerAssignment(firstItem: 0, itemCount: total ?? Int.max, workerCount: lanes)
         self.total = total
     }
 
@@ -158,7 +162,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
             finished.store(true, ordering: .releasing)
             return nil
         }
-        return lanes[position % lanes.count]
+        return lanes[assignment.worker(ofItem: position)]
     }
 
     /// Advances past a delivered outcome; nil (the lane ended) ends the iteration.
@@ -220,7 +224,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
                 guard let element = try next() else { return }
                 outcome = .item(element)
             } catch {
-                outcome = .failure(.sourceFailed(index: position, worker: 0, message: "\(error)"))
+                outcome = .failure(ConveyorError(blaming: error, index: position, worker: 0))
             }
             do { try lane.put(outcome) } catch { return }
             if case .failure = outcome { return }
@@ -251,20 +255,23 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
             _ indices: Indices, _ make: (Int, inout ItemContext) throws -> Element
         ) where Indices.Element == Int {
             let workerSeed = SeededRandom.derive(seed: seed, path: [worker])
-            for index in indices {
-                if stopping.isRaised { return }
-                var context = ItemContext(
-                    index: index, worker: worker, workerSeed: workerSeed,
-                    random: SeededRandom(seed: seed, step: index))
-                let outcome: Outcome
-                do {
-                    outcome = .item(try make(index, &context))
-                } catch {
-                    outcome = .failure(.sourceFailed(index: index, worker: worker, message: "\(error)"))
-                }
-                do { try lane.put(outcome) } catch { return }
-                if case .failure = outcome { return }
-            }
+            WorkerProduction.run(
+                indices,
+                isStopped: { stopping.isRaised },
+                make: { index throws(ConveyorError) in
+                    var context = ItemContext(
+                        index: index, worker: worker, workerSeed: workerSeed,
+                        random: SeededRandom(seed: seed, step: index))
+                    return try ConveyorError.blaming(index: index, worker: worker) { try make(index, &context) }
+                },
+                deliver: { _, outcome in
+                    let delivered: Outcome =
+                        switch outcome {
+                        case let .success(element): .item(element)
+                        case let .failure(error): .failure(error)
+                        }
+                    return (try? lane.put(delivered)) != nil  // closed: the prefetcher stopped
+                })
         }
     }
 

@@ -26,14 +26,8 @@
 /// stall (docs/FORMAT.md, *A consumer that dies holding an item*).
 /// A consumer is used by one thread at a time.
 public final class RingConsumer {
-    /// The order in which items are taken.
-    public enum Order: Sendable, Hashable {
-        /// Lanes round-robin: item n comes from lane n mod lanes, so producer
-        /// w's k-th item is always item k × lanes + w. A silent lane holds the rest back.
-        case ordered
-        /// Whichever lane has an item ready (lanes are visited in rotation, for fairness).
-        case unordered
-    }
+    /// The order in which items are taken: the loader's `Delivery`.
+    public typealias Order = Delivery
 
     /// The ring this consumer reads.
     public let ring: SharedRing

@@ -1,23 +1,23 @@
 import Synchronization
 
 /// One iteration of the process backend: batch `k` is read from the lane of
-/// the worker that made it, `(k − firstBatch) mod N` (ordered), or from
+/// the worker that made it (`WorkerAssignment`, ordered), or from
 /// whichever lane is ready (unordered), and copied out of the slot — or lent
 /// in place (`lend`).
 final class ProcessEpochRun: EpochSource {
     typealias Output = TensorBatch
 
     let plan: BatchPlan
-    let firstBatch: Int
     let generation: Int64
+    let assignment: WorkerAssignment
     private let pool: ProcessWorkerPool
     private let cancelled = Atomic<Bool>(false)
 
     init(pool: ProcessWorkerPool, plan: BatchPlan, firstBatch: Int, generation: Int64) {
         self.pool = pool
         self.plan = plan
-        self.firstBatch = firstBatch
         self.generation = generation
+        self.assignment = WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: pool.count)
     }
 
     var delivery: Delivery { pool.delivery }
@@ -25,10 +25,6 @@ final class ProcessEpochRun: EpochSource {
     var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     var queueDepths: [Int] { pool.queueDepths }
-
-    func worker(forBatch batch: Int) -> Int? {
-        delivery == .ordered ? plan.worker(ofBatch: batch) ?? (batch - firstBatch) % pool.count : nil
-    }
 
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
         message(try lend(batch: batch, timeout: timeout) { $0.copy() })

@@ -43,8 +43,8 @@ struct WorkerLoop<Dataset: SchemaDataset>: ~Copyable {
                     dropLast: job.dropLast, seed: job.seed, epoch: epoch)
                 self.plan = plan
                 schedule.start(
-                    generation: generation, epoch: epoch, firstBatch: firstBatch, batchCount: plan.batchCount,
-                    ownedBatches: plan.batches(ownedBy: job.worker, from: firstBatch))
+                    generation: generation, epoch: epoch,
+                    assignment: WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: job.workerCount))
                 continue
             case .nothing:
                 break
@@ -61,7 +61,7 @@ struct WorkerLoop<Dataset: SchemaDataset>: ~Copyable {
                 schedule.abandon()
                 var index: Int?
                 var message = String(describing: error)
-                if case let .sourceFailed(failedIndex, _, failedMessage)? = error as? ConveyorError {
+                if case let .sourceFailed(failedIndex, _, failedMessage) = ConveyorError(blaming: error, worker: job.worker) {
                     index = failedIndex
                     message = failedMessage
                 }

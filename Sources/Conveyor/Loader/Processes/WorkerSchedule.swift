@@ -1,11 +1,9 @@
 /// The batches a worker process owes, as the commands it received decide:
 /// pure state, no I/O, so every transition can be tested without processes.
 ///
-/// Worker `w` of `N` makes, of an iteration that starts at batch `f`, the
-/// batches `f + w, f + w + N, …`: the consumer reads batch `k` from lane
-/// `(k − f) mod N`; of a sharded stream's plan, the batches of its own
-/// shards (`BatchPlan.worker(ofBatch:)`). A newer `run` replaces the current iteration at once
-/// (its batches are no longer wanted); a failure ends it.
+/// Which batches are this worker's is the `WorkerAssignment` of the iteration
+/// (the rule the consumer reads lanes by). A newer `run` replaces the current
+/// iteration at once (its batches are no longer wanted); a failure ends it.
 struct WorkerSchedule: Sendable, Hashable {
     /// This worker's index.
     let worker: Int
@@ -20,13 +18,10 @@ struct WorkerSchedule: Sendable, Hashable {
         var generation: Int64
         /// Its epoch.
         var epoch: Int
-        /// The next batch to make.
-        var nextBatch: Int
-        /// The epoch's batch count.
-        var batchCount: Int
-        /// A sharded stream's batches for this worker from `nextBatch` on
-        /// (made in this order); nil: every `workerCount`-th.
-        var owned: [Int]?
+        /// This worker's batches, in the order it makes them.
+        var batches: [Int]
+        /// How many of `batches` were taken.
+        var taken = 0
     }
 
     /// A worker with nothing to do yet.
@@ -35,31 +30,29 @@ struct WorkerSchedule: Sendable, Hashable {
         self.workerCount = workerCount
     }
 
-    /// Starts making the share of an iteration of `epoch` from `firstBatch`,
-    /// whose epoch has `batchCount` batches, dropping any older iteration.
-    mutating func start(generation: Int64, epoch: Int, firstBatch: Int, batchCount: Int, ownedBatches: [Int]? = nil) {
-        if let ownedBatches {
-            current = Iteration(
-                generation: generation, epoch: epoch, nextBatch: ownedBatches.first ?? batchCount, batchCount: batchCount,
-                owned: Array(ownedBatches.dropFirst().reversed()))
-        } else {
-            current = Iteration(generation: generation, epoch: epoch, nextBatch: firstBatch + worker, batchCount: batchCount)
-        }
+    /// Starts making this worker's share of `assignment`, an iteration of
+    /// `epoch`, dropping any older iteration.
+    mutating func start(generation: Int64, epoch: Int, assignment: WorkerAssignment) {
+        current = Iteration(generation: generation, epoch: epoch, batches: assignment.items(ofWorker: worker))
+    }
+
+    /// Starts making the strided share of an iteration of `epoch` from
+    /// `firstBatch`, whose epoch has `batchCount` batches.
+    mutating func start(generation: Int64, epoch: Int, firstBatch: Int, batchCount: Int) {
+        start(
+            generation: generation, epoch: epoch,
+            assignment: WorkerAssignment(firstItem: firstBatch, itemCount: batchCount, workerCount: workerCount))
     }
 
     /// The next batch to make, and moves past it; nil when idle.
     mutating func take() -> Int? {
         guard var iteration = current else { return nil }
-        guard iteration.nextBatch < iteration.batchCount else {
+        guard iteration.taken < iteration.batches.count else {
             current = nil
             return nil
         }
-        let batch = iteration.nextBatch
-        if iteration.owned != nil {
-            iteration.nextBatch = iteration.owned?.popLast() ?? iteration.batchCount
-        } else {
-            iteration.nextBatch += workerCount
-        }
+        let batch = iteration.batches[iteration.taken]
+        iteration.taken += 1
         current = iteration
         return batch
     }
@@ -72,6 +65,6 @@ struct WorkerSchedule: Sendable, Hashable {
     /// Whether there is nothing to make.
     var isIdle: Bool {
         guard let current else { return true }
-        return current.nextBatch >= current.batchCount
+        return current.taken >= current.batches.count
     }
 }
