@@ -68,8 +68,8 @@ struct SQLiteTable: Sendable {
         guard !keys.isEmpty else { return [] }
         // Rows come in key order: walk the batch's positions sorted by key alongside them.
         let byKey = keys.indices.sorted { keys[$0] < keys[$1] }
-        let sql = selectSQL + " WHERE \(keySQL) IN (" + repeatElement("?", count: keys.count).joined(separator: ",")
-            + ") ORDER BY \(keySQL)"
+        let sql = selectSQL + " WHERE \(keySQL) IN (" + String(repeating: "?,", count: keys.count - 1)
+            + "?) ORDER BY \(keySQL)"
         var missing: [Int] = []
         var next = 0
         try SQLiteTable.reading(source.path, on: connection) { database in
