@@ -68,8 +68,8 @@ struct SQLiteTable: Sendable {
         guard !keys.isEmpty else { return [] }
         // Rows come in key order: walk the batch's positions sorted by key alongside them.
         let byKey = keys.indices.sorted { keys[$0] < keys[$1] }
-        let sql = selectSQL + " WHERE \(keySQL) IN (" + repeatElement("?", count: keys.count).joined(separator: ",")
-            + ") ORDER BY \(keySQL)"
+        let sql = selectSQL + " WHERE \(keySQL) IN (" + String(repeating: "?,", count: keys.count - 1)
+            + "?) ORDER BY \(keySQL)"
         var missing: [Int] = []
         var next = 0
         try SQLiteTable.reading(source.path, on: connection) { database in
@@ -156,8 +156,9 @@ struct SQLiteTable: Sendable {
         configuration.label = "conveyor-sqlite"
         // Read pages through a mapping of the file (up to SQLite's own limit, 2 GiB by default) instead of a
         // pread per page: random reads of rows spend most of their time in the kernel's page lookup otherwise.
+        // query_only once here, so that each read runs as the bare statement (see `reading`).
         configuration.prepareDatabase { database in
-            try database.execute(sql: "PRAGMA mmap_size = 1099511627776")
+            try database.execute(sql: "PRAGMA mmap_size = 1099511627776; PRAGMA query_only = 1")
         }
         do {
             return try DatabaseQueue(path: source.path, configuration: configuration)
@@ -166,12 +167,16 @@ struct SQLiteTable: Sendable {
         }
     }
 
-    /// Runs `body` in a read of `connection`, its errors made `ConveyorError`s naming `path`.
+    /// Runs `body` on `connection`, its errors made `ConveyorError`s naming `path`.
+    /// Every read here is one statement, which SQLite runs as its own read
+    /// transaction (a consistent snapshot), on a connection opened read-only
+    /// and `query_only`: so no GRDB `read`, whose savepoint and `query_only`
+    /// toggles would run four more statements per batch.
     private static func reading<T>(
         _ path: String, on connection: DatabaseQueue, _ body: (Database) throws -> T
     ) throws(ConveyorError) -> T {
         do {
-            return try connection.read(body)
+            return try connection.unsafeRead(body)
         } catch {
             throw conveyorError(error, path: path)
         }
