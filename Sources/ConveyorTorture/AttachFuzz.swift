@@ -161,7 +161,10 @@ public enum AttachFuzz {
 /// generator (mutations of the real segment, mostly, and raw bytes), each
 /// bounded in time; the coverage-guided run is Tests/Fuzz/run.sh.
 public enum AttachFuzzTorture {
-    static let slowest: Duration = .seconds(1)
+    /// An input still running after this long is a hang. Generous on
+    /// purpose: an input takes microseconds, but a loaded machine can stall
+    /// a thread for more than a second, and this is a hang check, not a speed test.
+    static let slowest: Duration = .seconds(30)
 
     /// Runs inputs until the settings' rounds (executions) or budget are spent.
     public static func run(_ settings: TortureSettings) -> TortureReport {
