@@ -19,8 +19,8 @@ public struct RingInfo: Sendable, CustomStringConvertible {
         public var consumed: UInt64
         /// Items dropped by resets.
         public var discarded: UInt64
-        /// When the current producer claimed the lane (CLOCK_MONOTONIC ns), or nil.
-        public var claimedAtNanoseconds: UInt64?
+        /// How long before this snapshot the current producer claimed the lane, or nil.
+        public var sinceClaim: Duration?
         /// Whether the lane's producer called `finish()` (the lane stays closed until a reset).
         public var finished: Bool = false
     }
@@ -70,6 +70,7 @@ extension SharedRing {
     /// pid and liveness, committed and consumed counts, attached consumers.
     public var info: RingInfo {
         var lanes: [RingInfo.Lane] = []
+        let now = SystemCalls.monotonicNanoseconds()
         for lane in 0..<laneCount {
             let (ownerState, head, tail, discarded, claimedAt) = memory.snapshot(of: lane)
             let finished = if case .finished = ownerState { true } else { false }
@@ -87,7 +88,8 @@ extension SharedRing {
                 lane: lane, producerPID: pid == 0 ? nil : pid, producerState: state,
                 depth: LaneCursor.depth(head: head, tail: tail, slots: slotsPerLane),
                 capacity: slotsPerLane, committed: head, consumed: tail >= discarded ? tail - discarded : 0,
-                discarded: discarded, claimedAtNanoseconds: pid == 0 || claimedAt == 0 ? nil : claimedAt,
+                discarded: discarded, sinceClaim: pid == 0 || claimedAt == 0
+                    ? nil : .nanoseconds(max(0, now - Int64(truncatingIfNeeded: claimedAt))),
                 finished: finished))
         }
         return RingInfo(lanes: lanes, consumerPIDs: memory.consumers.map(\.pid), schema: schema, byteCount: byteCount,

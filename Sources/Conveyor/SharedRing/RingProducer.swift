@@ -54,7 +54,7 @@ public final class RingProducer {
 
     /// How long a producer blocked on a full lane waits, with no consumer
     /// attached and alive (after consumers had attached), before it gives up with `.consumerGone`.
-    public static let consumerGrace: Duration = .milliseconds(500)
+    static let consumerGrace: Duration = .milliseconds(500)
 
     /// How long a producer blocked on a full lane waits for the ring's first
     /// consumer before it gives up with `.consumerGone` (nil: as long as the

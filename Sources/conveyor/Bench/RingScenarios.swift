@@ -77,7 +77,9 @@ enum RingBench {
             let arrived = monotonicNanoseconds()
             if n == 0 {
                 // The first worker's start: the earliest claim of a lane (the workers are attached now).
-                firstStart = ring.info.lanes.compactMap(\.claimedAtNanoseconds).min().map { Int64($0) }
+                firstStart = ring.info.lanes.compactMap(\.sinceClaim).max().map { since in
+                    arrived - since.components.seconds * 1_000_000_000 - since.components.attoseconds / 1_000_000_000
+                }
             }
             let (k, good, stamp) = try lease.withSpan(of: 1, as: Int32.self) { ints -> (Int, Bool, Int64) in
                 let k = Int(ints[0])
