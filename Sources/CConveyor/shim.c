@@ -81,10 +81,6 @@ int cconveyor_pidfd_open(pid_t pid) {
 #endif
 }
 
-int cconveyor_set_parent_death_signal(int signal) {
-    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0);
-}
-
 int cconveyor_set_thread_name(const char *name) {
     return prctl(PR_SET_NAME, (unsigned long)name, 0, 0, 0);
 }

@@ -15,6 +15,9 @@ import Glibc
 ///     conveyor-test-helper create-named     (creates a named ring, prints its name, waits to be killed)
 ///     conveyor-test-helper loader-consume   (a DataLoader with 2 worker processes: prints "workers PID PID", then
 ///                                            reads batches slowly until killed)
+///     conveyor-test-helper spawn-bound      (spawns `bound-child` from a thread that then ends, prints
+///                                            "child PID" and waits to be killed)
+///     conveyor-test-helper bound-child --parent P   (binds its lifetime to P, then sleeps until it ends)
 ///
 /// It hosts DataLoader worker processes too: `main` calls the bootstrap first.
 ///
@@ -32,7 +35,9 @@ struct Helper {
         WorkerProcess.bootstrap(datasets: ProbeDataset.self)
         var options = Options(CommandLine.arguments.dropFirst())
         do {
+            if options.command == "bound-child" { try boundChild(parent: Int32(options.int("--parent", -1))) }
             try ChildProcess.bindLifetimeToParent()
+            if options.command == "spawn-bound" { try spawnBound() }
             if options.command == "loader-consume" { try loaderConsume() }
             let mixed = options.string("--schema") == "mixed"
             let schema = mixed ? try Mixed.schema()
@@ -63,6 +68,41 @@ struct Helper {
             say("helper: \(error)", to: 2)
             exit(2)
         }
+    }
+
+    /// A process bound to `parent`: it ends only when its parent does.
+    static func boundChild(parent: Int32) throws -> Never {
+        try ChildProcess.bindLifetimeToParent(expectedParent: parent)
+        while true { _ = sleep(60) }
+    }
+
+    /// The middle process of the parent-death test: its `bound-child` is
+    /// spawned from a thread that ends at once (as a pool thread may), so
+    /// the child must outlive that thread and end only with this process.
+    static func spawnBound() throws -> Never {
+        final class Spawned: @unchecked Sendable {  // @unchecked: written by the thread, read after the join
+            var child: ChildProcess?
+            var error: (any Error)?
+        }
+        let spawned = Unmanaged.passRetained(Spawned())
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { argument in
+            let spawned = Unmanaged<Spawned>.fromOpaque(argument!).takeUnretainedValue()
+            do {
+                spawned.child = try ChildProcess.spawn(arguments: ["bound-child", "--parent", "\(getpid())"])
+            } catch {
+                spawned.error = error
+            }
+            return nil
+        }, spawned.toOpaque())
+        guard created == 0 else { throw ConveyorError.invalidArgument("pthread_create failed: \(created)") }
+        pthread_join(thread, nil)
+        let result = spawned.takeRetainedValue()
+        if let error = result.error { throw error }
+        guard let child = result.child else { throw ConveyorError.invalidArgument("no child was spawned") }
+        usleep(200_000)  // time for a signal tied to the ended thread (PR_SET_PDEATHSIG) to kill the child
+        say("child \(child.pid)")
+        while true { withExtendedLifetime(child) { _ = sleep(60) } }  // the handle would kill the child on release
     }
 
     /// A consumer with worker processes, for the test that kills it.

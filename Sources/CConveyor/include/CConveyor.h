@@ -48,9 +48,6 @@ int cconveyor_seal_size(int fd);
 /// pidfd_open(pid, 0).
 int cconveyor_pidfd_open(pid_t pid);
 
-/// prctl(PR_SET_PDEATHSIG, signal).
-int cconveyor_set_parent_death_signal(int signal);
-
 /// prctl(PR_SET_NAME, name): the calling thread's name (15 bytes at most;
 /// the main thread's is the process's comm, as `top` and `pgrep` show it).
 int cconveyor_set_thread_name(const char *name);

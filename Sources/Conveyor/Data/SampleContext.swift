@@ -25,6 +25,11 @@ public struct SampleContext: Sendable, Hashable {
         shardOrder = plan.shardOrder
     }
 
+    // The derivation rule of all per-item randomness, the loader's and the
+    // `Prefetcher`'s (epoch 0): an item's stream is the seed refined by the
+    // path [epoch, index]; a worker's seed, by [epoch, -1 - worker], so it
+    // never equals an item's.
+
     /// The generator for the sample at `index`: derived from (seed, epoch, index).
     public func random(for index: Int) -> SeededRandom {
         SeededRandom(seed: seed, steps: epoch, index)
@@ -34,7 +39,13 @@ public struct SampleContext: Sendable, Hashable {
     /// another library's generator; nil inline. Results that use it depend on
     /// the worker count, so prefer `random(for:)`.
     public var workerSeed: UInt64? {
-        worker.map { SeededRandom.derive(seed: seed, path: [epoch, -1 - $0]) }
+        worker.map(seed(ofWorker:))
+    }
+
+    /// The seed `workerSeed` gives worker `worker`: derived from (seed, epoch, worker).
+    @usableFromInline
+    func seed(ofWorker worker: Int) -> UInt64 {
+        SeededRandom.derive(seed: seed, path: [epoch, -1 - worker])
     }
 
     /// Runs `body` for the sample at `index`; an error it throws becomes

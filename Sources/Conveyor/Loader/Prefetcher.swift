@@ -254,14 +254,15 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
         func produce<Indices: Sequence>(
             _ indices: Indices, _ make: (Int, inout ItemContext) throws -> Element
         ) where Indices.Element == Int {
-            let workerSeed = SeededRandom.derive(seed: seed, path: [worker])
+            let rule = SampleContext(seed: seed, epoch: 0, worker: worker)
+            let workerSeed = rule.seed(ofWorker: worker)
             WorkerProduction.run(
                 indices,
                 isStopped: { stopping.isRaised },
                 make: { index throws(ConveyorError) in
                     var context = ItemContext(
                         index: index, worker: worker, workerSeed: workerSeed,
-                        random: SeededRandom(seed: seed, step: index))
+                        random: rule.random(for: index))
                     return try ConveyorError.blaming(index: index, worker: worker) { try make(index, &context) }
                 },
                 deliver: { _, outcome in

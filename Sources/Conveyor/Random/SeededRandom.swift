@@ -29,15 +29,6 @@ public struct SeededRandom: RandomNumberGenerator, Sendable, Hashable {
         self.init(seed: seed, path: path.map { UInt64(bitPattern: Int64($0)) })
     }
 
-    /// The generator of `init(seed:path: [step])`, without making an array:
-    /// the per-item path of the workers.
-    @inlinable
-    init(seed: UInt64, step: Int) {
-        var mixer = seed ^ 0x6A09_E667_F3BC_C908
-        mixer = SeededRandom.splitMix(&mixer) ^ UInt64(bitPattern: Int64(step))
-        self.init(mixer: &mixer)
-    }
-
     /// The generator of `init(seed:path: [first, second])`, without making an array.
     @inlinable
     init(seed: UInt64, steps first: Int, _ second: Int) {

@@ -93,11 +93,6 @@ extension SystemCalls {
     /// The parent's process id.
     static func parentProcessID() -> pid_t { getppid() }
 
-    /// Asks the kernel to send `signal` to this process when its parent thread ends.
-    static func setParentDeathSignal(_ signal: Int32) throws(ConveyorError) {
-        try retrying("prctl(PR_SET_PDEATHSIG)") { cconveyor_set_parent_death_signal(signal) }
-    }
-
     /// Names the calling thread (the process itself, on the main thread), as
     /// `top`, `pgrep` and /proc/PID/comm show it; the kernel keeps 15 bytes.
     static func setThreadName(_ name: String) throws(ConveyorError) {

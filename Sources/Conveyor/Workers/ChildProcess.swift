@@ -159,13 +159,20 @@ public final class ChildProcess: Sendable {
         ExitRecords.waitStatus(of: pid).map(ExitStatus.init(rawWaitStatus:))
     }
 
-    /// Makes this process receive SIGKILL when its parent ends (PR_SET_PDEATHSIG),
-    /// and exits at once if the parent is already gone (`expectedParent`
-    /// differs from the current parent). Call first thing in a worker's main.
+    /// The exit status of a process whose parent ended after it called
+    /// `bindLifetimeToParent` (or had already ended when it called it).
+    public static let parentEndedStatus: Int32 = 70
+
+    /// Makes this process end (`_exit` with `parentEndedStatus`) as soon as
+    /// its parent process ends, whatever it is doing, and at once if the
+    /// parent is already gone (`expectedParent` differs from the current
+    /// parent). It watches a pidfd of the parent process from one sleeping
+    /// thread: no polling, and unlike PR_SET_PDEATHSIG it does not fire when
+    /// the parent's spawning *thread* ends. Call first thing in a worker's
+    /// main; calling it again for the same parent does nothing. Throws when
+    /// pidfds are missing (Linux before 5.3) or no thread can be started.
     public static func bindLifetimeToParent(expectedParent: Int32? = nil) throws(ConveyorError) {
-        try SystemCalls.setParentDeathSignal(ChildProcess.killSignal)
-        if let expectedParent, SystemCalls.parentProcessID() != expectedParent {
-            SystemCalls.exitImmediately(70)
-        }
+        try ParentDeathWatch.bind(
+            to: expectedParent ?? SystemCalls.parentProcessID(), exitStatus: parentEndedStatus)
     }
 }

@@ -39,6 +39,40 @@ import Testing
             == [18, 6, 2, 16, 0, 9, 14, 1, 3, 13, 19, 15, 8, 4, 17, 5, 12, 11, 10, 7])
     }
 
+    /// One derivation rule for the loader's `SampleContext` and the
+    /// `Prefetcher`'s `ItemContext` (epoch 0): an item's stream comes from
+    /// (seed, epoch, index), a worker's seed from (seed, epoch, worker).
+    @Test func itemRandomnessAndWorkerSeedsArePinned() throws {
+        let itemAtEpoch0: [UInt64] = [11_222_245_220_183_603_662, 18_030_034_771_446_356_921, 4_872_307_792_271_357_021]
+        let worker1AtEpoch0: UInt64 = 18_263_027_344_357_257_002
+
+        var sample = SampleContext(seed: 42, epoch: 0, worker: 1).random(for: 5)
+        #expect((0..<3).map { _ in sample.next() } == itemAtEpoch0)
+        #expect(SampleContext(seed: 42, epoch: 0, worker: 1).workerSeed == worker1AtEpoch0)
+
+        var laterEpoch = SampleContext(seed: 42, epoch: 2, worker: 1).random(for: 5)
+        #expect((0..<3).map { _ in laterEpoch.next() }
+            == [6_805_828_102_706_195_207, 15_237_782_990_225_500_855, 18_372_359_478_420_464_796])
+        #expect(SampleContext(seed: 42, epoch: 2, worker: 1).workerSeed == 10_227_574_154_053_463_510)
+
+        struct Made: Sendable {
+            let index: Int
+            let worker: Int
+            let workerSeed: UInt64
+            let draws: [UInt64]
+        }
+        let prefetcher = try Prefetcher(count: 6, workers: 2, seed: 42) { index, context in
+            Made(index: index, worker: context.worker, workerSeed: context.workerSeed,
+                 draws: (0..<3).map { _ in context.random.next() })
+        }
+        var made: [Made] = []
+        while let item = try prefetcher.next(timeout: .seconds(60)) { made.append(item) }
+        #expect(made.map(\.index) == Array(0..<6))
+        #expect(made.first { $0.index == 5 }?.draws == itemAtEpoch0)
+        let workerOne = made.filter { $0.worker == 1 }
+        #expect(!workerOne.isEmpty && workerOne.allSatisfy { $0.workerSeed == worker1AtEpoch0 })
+    }
+
     @Test func batchPlanIsPinned() throws {
         let plan = try BatchPlan(
             sampler: .distributed(rank: 1, worldSize: 3, shuffle: true, remainder: .pad),

@@ -119,7 +119,7 @@ private func settledValue(of counter: AtomicCounter) -> Int {
         var seeds: [UInt64] = []
         while let seed = try prefetcher.next(timeout: .seconds(30)) { seeds.append(seed) }
         #expect(Set(seeds).count == 4)
-        #expect(seeds[2] == SeededRandom.derive(seed: 5, path: [2]))
+        #expect(seeds[2] == SampleContext(seed: 5, epoch: 0, worker: 2).workerSeed)
     }
 
     @Test func stopEndsWorkersWithItemsInFlight() throws {

@@ -377,6 +377,21 @@ extension SharedRingTests {
             }
         }
 
+        /// `bindLifetimeToParent` watches the parent process, not the thread
+        /// that spawned the child: the child outlives its spawning thread and
+        /// ends when its parent is killed.
+        @Test func aBoundChildEndsWithItsKilledParentNotWithItsSpawningThread() throws {
+            try expectNoLeaks {
+                let middle = try HelperProcess(["spawn-bound"])
+                let line = try middle.waitForLine("child ")
+                let child = try #require(line.split(separator: " ").dropFirst().first.flatMap { Int32($0) })
+                #expect(!Self.isGone(child), "the child ended with the thread that spawned it")
+                try middle.child.kill()
+                _ = try middle.child.wait(timeout: .seconds(10))
+                #expect(Self.waitUntilGone([child], within: .seconds(10)), "child \(child) outlived its parent")
+            }
+        }
+
         @Test func aSlowBatchTimesOut() throws {
             try expectNoLeaks {
                 let loader = try DataLoader(

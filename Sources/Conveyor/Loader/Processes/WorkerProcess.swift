@@ -102,7 +102,9 @@ public enum WorkerProcess {
         let ring = try SharedRing.attach(descriptor: job.ringDescriptor, expecting: slot.schema)
         SystemCalls.close(job.ringDescriptor)  // the mapping stays; the consumer's descriptor keeps the segment
         let producer = try ring.producer(lane: job.worker)
-        try watchParent(job.parentPID)
+        // Ends this worker as soon as its consumer ends, whatever it is doing
+        // (the control channel's end is seen only between batches).
+        try ChildProcess.bindLifetimeToParent(expectedParent: job.parentPID)
         // Ctrl-C reaches the whole process group: the consumer decides what it means (it may save a checkpoint);
         // a worker ends when told to or when its consumer is gone.
         SystemCalls.ignoreInterrupts()
@@ -110,15 +112,5 @@ public enum WorkerProcess {
             job: job, dataset: dataset, slot: slot, producer: producer,
             channel: ControlChannel(descriptor: job.controlDescriptor))
         try worker.run()
-    }
-
-    /// Ends this process within 100 ms of its parent's end, whatever the
-    /// worker is doing (the control channel's end is seen only between batches).
-    private static func watchParent(_ parent: Int32) throws(ConveyorError) {
-        guard SystemCalls.parentProcessID() == parent else { SystemCalls.exitImmediately(0) }
-        _ = try SystemCalls.startThread {
-            while SystemCalls.parentProcessID() == parent { SystemCalls.sleep(nanoseconds: 100_000_000) }
-            SystemCalls.exitImmediately(0)
-        }
     }
 }
