@@ -104,6 +104,8 @@ extension SharedRingTests {
                 let ring = try SharedRing.create(schema: mixedSchema(), lanes: 1, slotsPerLane: 4,
                                                  naming: .named(privateSegmentName()))
                 let consumer = try ring.consumer()
+                // A peer that refuses the ring (another format version) never produces: fail within 30 s.
+                consumer.firstItemTimeout = .seconds(30)
                 let writer = try python(["produce", "--name", ring.name!, "--count", "9", "--finish", "1"])
                 var items = 0
                 while let lease = try consumer.nextItem(timeout: .seconds(30), coldBoot: true) {
