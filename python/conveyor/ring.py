@@ -343,7 +343,8 @@ class Consumer(_native.HandleOwner):
     def next(self, timeout=None, cold_boot=False):
         """Leases the next item, waiting (without polling) up to ``timeout``
         seconds (None: no limit); with ``cold_boot`` the wait for this
-        consumer's first item has no limit. Returns None at the end of the
+        consumer's first item lasts up to the longer of ``timeout`` and 60
+        seconds (a producer that never comes must not block forever). Returns None at the end of the
         stream: every lane's producer called ``finish`` and every item was
         delivered. Raises ProducerDied (after that producer's committed items
         were all delivered), ProducerStalled, TimedOut, CorruptSegment."""

@@ -8,7 +8,8 @@ The seed's example runs with only its import changed
   handed over in microseconds instead of ``time_gap`` (0.1 s) later. The
   seed's ``time_gap`` only scales the timeout: ``get`` gives up after
   ``time_gap * time_out`` seconds and returns ``(None, None)`` as the seed
-  does (no limit with ``cold_boot``, as in the seed).
+  does (with ``cold_boot``, the first wait lasts at least 60 seconds; the
+  seed's had no limit, but a producer that never comes must not block forever).
 - No lock is held while copying: each producer process writes its own lane
   of ``queue_size`` slots. A queue has ``producers`` lanes (default 4): at
   most that many processes put into it at once (a lane is freed when its

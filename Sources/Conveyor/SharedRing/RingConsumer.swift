@@ -45,6 +45,12 @@ public final class RingConsumer {
         didSet { spinBudget = spinTime.conveyorNanoseconds }
     }
     private var spinBudget: Int64 = 2_000_000
+    /// The longest a cold-boot wait (`coldBoot: true`, before this consumer's
+    /// first item) lasts when `timeout` is shorter: start-up may be slow,
+    /// but a producer that never comes (it refused the ring, say for a
+    /// format version it does not speak, or died before claiming a lane)
+    /// must not block the consumer forever. nil: no limit.
+    public var firstItemTimeout: Duration? = .seconds(60)
 
     private let memory: RingMemory
     private let entry: Int
@@ -94,7 +100,8 @@ public final class RingConsumer {
 
     /// Leases the next item, waiting without polling for at most `timeout`
     /// (nil: no limit). With `coldBoot`, the wait for this consumer's first
-    /// item ignores the timeout (start-up may be slow); later calls use it.
+    /// item lasts up to the longer of `timeout` and `firstItemTimeout`
+    /// (start-up may be slow); later calls use `timeout`.
     ///
     /// Throws `.closed` once every lane is finished and drained (see
     /// `nextItem`, which returns nil instead), `.producerDied` (once per
@@ -157,7 +164,8 @@ public final class RingConsumer {
             return lease(claim)
         }
         spinBudget = max(spinBudget / 2, spinTime.conveyorNanoseconds / 64)
-        let deadline = coldBoot && received == 0 ? nil : Deadline.after(timeout)
+        let limit = coldBoot && received == 0 ? RingConsumer.longer(timeout, firstItemTimeout) : timeout
+        let deadline = Deadline.after(limit)
         let watcher = PeerWatcher.shared
         let sleepLimit: Int64? = watcher == nil ? RingConsumer.fallbackSleepSlice : nil
         // Each wake-up (an item, a claim, a finish, a reset or a death) re-checks everything.
@@ -183,8 +191,14 @@ public final class RingConsumer {
         case nil:
             if memory.isTruncated { throw ring.truncationError }
             if let failure = checkProducers(onlyLane: onlyLane) { throw failure }
-            throw diagnoseTimeout(timeout ?? .zero, onlyLane: onlyLane)
+            throw diagnoseTimeout(limit ?? .zero, onlyLane: onlyLane)
         }
+    }
+
+    /// The longer of two limits, where nil is no limit.
+    private static func longer(_ first: Duration?, _ second: Duration?) -> Duration? {
+        guard let first, let second else { return nil }
+        return max(first, second)
     }
 
     /// Items this consumer has leased so far.

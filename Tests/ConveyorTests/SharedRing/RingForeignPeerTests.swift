@@ -59,8 +59,11 @@ extension SharedRingTests {
                 let producer = try HelperProcess(["produce", "--schema", "mixed", "--name", name,
                                                   "--lane", "0", "--start", "0", "--count", "25"])
                 let reader = try python(["read", "--name", name, "--lane", "0", "--start", "0", "--count", "25"])
+                // The reader first: one that refuses the ring (another format version) ends at once, and
+                // the test stops there (the producer it left waiting for a consumer is killed on the way out).
+                let readerEnded = try reader.child.wait(timeout: .seconds(60))
+                try #require(readerEnded == .exited(0), "Python reader: \(reader.stdout) \(reader.stderr)")
                 try expectExit(producer, .exited(0), "Swift producer")
-                try expectExit(reader, .exited(0), "Python reader")
                 let readLines = reader.stdout.split(separator: "\n").map(String.init)
                 #expect(Array(readLines.prefix(5)) == fieldLines(ring))
                 #expect(readLines.last == "read 25 intact 25", "\(reader.stdout) \(reader.stderr)")
@@ -104,6 +107,8 @@ extension SharedRingTests {
                 let ring = try SharedRing.create(schema: mixedSchema(), lanes: 1, slotsPerLane: 4,
                                                  naming: .named(privateSegmentName()))
                 let consumer = try ring.consumer()
+                // A peer that refuses the ring (another format version) never produces: fail within 30 s.
+                consumer.firstItemTimeout = .seconds(30)
                 let writer = try python(["produce", "--name", ring.name!, "--count", "9", "--finish", "1"])
                 var items = 0
                 while let lease = try consumer.nextItem(timeout: .seconds(30), coldBoot: true) {

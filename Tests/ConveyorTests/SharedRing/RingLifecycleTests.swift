@@ -246,6 +246,46 @@ extension SharedRingTests {
             }
         }
 
+        /// No producer ever comes (a peer refused the ring, or died before
+        /// claiming a lane): a cold-boot wait for the first item, which
+        /// outlasts `timeout`, still ends after `firstItemTimeout`.
+        @Test func aColdBootConsumerWaitsForAFirstItemOnlySoLong() throws {
+            let ring = try SharedRing.create(schema: helperSchema(), lanes: 2, slotsPerLane: 2)
+            // The waits run on a thread of their own, so a wait without a bound fails this test
+            // (the join gives up) instead of hanging the run.
+            let waits = TestThread { [ring] () -> [(error: ConveyorError?, waited: Duration)] in
+                let consumer = try ring.consumer()
+                var outcomes: [(error: ConveyorError?, waited: Duration)] = []
+                // A 10 ms timeout: the cold boot waits for the longer firstItemTimeout.
+                // Then a timeout longer than firstItemTimeout: it is the bound.
+                for (timeout, firstItem) in [(Duration.milliseconds(10), Duration.milliseconds(300)),
+                                             (.milliseconds(100), .milliseconds(50))] {
+                    consumer.firstItemTimeout = firstItem
+                    let started = ContinuousClock.now
+                    do {
+                        _ = try consumer.next(timeout: timeout, coldBoot: true)
+                        outcomes.append((nil, ContinuousClock.now - started))
+                    } catch {
+                        outcomes.append((error as? ConveyorError, ContinuousClock.now - started))
+                    }
+                }
+                return outcomes
+            }
+            let outcomes = try waits.join(timeout: .seconds(30))
+            try #require(outcomes.count == 2)
+            guard case let .timedOut(operation, after)? = outcomes[0].error else {
+                Issue.record("the cold boot ended with \(String(describing: outcomes[0].error))")
+                return
+            }
+            #expect(operation.contains("no lane has a producer attached") && after == .milliseconds(300))
+            #expect(outcomes[0].waited >= .milliseconds(300))
+            guard case let .timedOut(_, longer)? = outcomes[1].error else {
+                Issue.record("the second cold boot ended with \(String(describing: outcomes[1].error))")
+                return
+            }
+            #expect(longer == .milliseconds(100) && outcomes[1].waited >= .milliseconds(100))
+        }
+
         /// A valid ring in a longer (sparse, 128 TiB) file attaches and can be
         /// inspected: only the header's `totalBytes` are mapped.
         @Test func aRingInALongerSparseFileAttaches() throws {
