@@ -86,9 +86,15 @@ public enum SoakTorture {
                 "--start", "\(first)", "--lane", "\(lane)", "--forever", "--delay-us", "20", "--timeout-ms", "5000",
             ], ring: ring)
         }
-        let span = 1 << 24
-        var producers = [try spawn(lane: 0, from: base), try spawn(lane: 1, from: base + span)]
-        base += 2 * span
+        // Each producer gets its own range of k: more than it can make in an era (50,000 items/s at
+        // most, for 10 s). The ranges wrap below 2^30, so k stays an Int32 (an item stores k as one)
+        // however long the soak runs; an era's producers never come near a full wrap (1,024 ranges).
+        let span = 1 << 20
+        func next(_ base: inout Int) -> Int {
+            defer { base = (base + span) & (1 << 30 - 1) }
+            return base
+        }
+        var producers = [try spawn(lane: 0, from: next(&base)), try spawn(lane: 1, from: next(&base))]
         while ContinuousClock.now < end {
             usleep(UInt32(200_000 + random.next() % 800_000))
             switch random.next() % 3 {
@@ -99,8 +105,7 @@ public enum SoakTorture {
                 _ = try producers[lane].child.wait(timeout: .seconds(10))
                 events.kills += 1
                 // The new producer may claim the lane before the consumers saw the death.
-                producers[lane] = try spawn(lane: lane, from: base)
-                base += span
+                producers[lane] = try spawn(lane: lane, from: next(&base))
             case 1:
                 ring.reset()
                 events.resets += 1
@@ -129,6 +134,9 @@ public enum SoakTorture {
         let discarded = info.lanes.reduce(0) { $0 + Int($1.discarded) }
         let delivered = era.delivered.load(ordering: .acquiring)
         report.itemsChecked += delivered
+        if delivered == 0 {
+            report.fault("era \(events.eras): no item was delivered (did the producers start? committed \(committed))")
+        }
         if era.corrupt.load(ordering: .acquiring) > 0 {
             report.fault("era \(events.eras): \(era.corrupt.load(ordering: .acquiring)) items not intact")
         }

@@ -22,10 +22,12 @@ scratch=.build-fuzz
 echo "== building the harness with -sanitize=fuzzer ($scratch)"
 swift build -c release --scratch-path "$scratch" --target ConveyorTorture -Xswiftc -sanitize=fuzzer >/dev/null
 built="$scratch/release"
+# Every module the harness links, with the C modules' maps (GRDB's SQLite shim links the system's libsqlite3).
 swiftc -O -sanitize=fuzzer -parse-as-library Tests/Fuzz/FuzzAttach.swift -I "$built/Modules" \
     -Xcc -fmodule-map-file="$built/CConveyor.build/module.modulemap" -Xcc -I -Xcc Sources/CConveyor/include \
-    "$built"/{Conveyor,CConveyor,ConveyorTestDatasets,ConveyorTorture,Logging,Metrics,CoreMetrics}.build/*.o \
-    -o "$scratch/conveyor-fuzz"
+    -Xcc -fmodule-map-file="$scratch/checkouts/GRDB.swift/Sources/GRDBSQLite/module.modulemap" \
+    "$built"/{Conveyor,CConveyor,ConveyorTestDatasets,ConveyorTorture,Logging,Metrics,CoreMetrics,GRDB}.build/*.o \
+    -lsqlite3 -o "$scratch/conveyor-fuzz"
 
 work="$(mktemp -d /tmp/conveyor-fuzz-corpus-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
