@@ -70,15 +70,34 @@ public enum SoakTorture {
         return report
     }
 
+    /// How long a SIGKILLed producer may take to end and be reaped, and the
+    /// consumers to stop: a bound against hangs on a loaded machine, not a speed test.
+    static let stopBound: Duration = .seconds(30)
+
+    /// One era: a new ring, producers killed and restarted, resets, and the
+    /// checks at its end. Whether it ends normally or throws, its producers are
+    /// killed and reaped, its consumer threads stopped and its ring dropped
+    /// (segment unlinked, descriptor closed), so one bad era leaks nothing.
     private static func era(
         _ report: inout TortureReport, random: inout SeededRandom, base: inout Int,
         events: inout (kills: Int, resets: Int, eras: Int), settings: TortureSettings, until end: ContinuousClock.Instant
     ) throws {
         let ring = try SharedRing.create(schema: TestItems.schema(floats: 1024), lanes: 2, slotsPerLane: 8, naming: .named(nil))
         let era = Era(ring: ring)
+        var producers: [TortureChild] = []
+        defer {
+            // Already done on the normal path (then these do nothing); after a throw, the cleanup.
+            for producer in producers { _ = try? stop(producer) }
+            if !stopConsumers(era) { report.fault("era \(events.eras): a consumer did not stop within \(stopBound) (hang)") }
+        }
         for _ in 0..<2 {
             era.running.add(1, ordering: .acquiringAndReleasing)
-            try startThread { consume(era) }
+            do {
+                try startThread { consume(era) }
+            } catch {
+                era.running.subtract(1, ordering: .acquiringAndReleasing)
+                throw error
+            }
         }
         var killed: Set<Int32> = []
         func spawn(lane: Int, from first: Int) throws -> TortureChild {
@@ -94,15 +113,16 @@ public enum SoakTorture {
             defer { base = (base + span) & (1 << 30 - 1) }
             return base
         }
-        var producers = [try spawn(lane: 0, from: next(&base)), try spawn(lane: 1, from: next(&base))]
+        for lane in 0..<2 {
+            producers.append(try spawn(lane: lane, from: next(&base)))
+        }
         while ContinuousClock.now < end {
             usleep(UInt32(200_000 + random.next() % 800_000))
             switch random.next() % 3 {
             case 0:
                 let lane = Int(random.next() % 2)
                 killed.insert(producers[lane].pid)
-                try producers[lane].child.kill()
-                _ = try producers[lane].child.wait(timeout: .seconds(10))
+                try stop(producers[lane])
                 events.kills += 1
                 // The new producer may claim the lane before the consumers saw the death.
                 producers[lane] = try spawn(lane: lane, from: next(&base))
@@ -116,18 +136,9 @@ public enum SoakTorture {
         // End of the era: producers killed, consumers stopped, then the ring's counts must add up.
         for producer in producers {
             killed.insert(producer.pid)
-            try producer.child.kill()
-            _ = try producer.child.wait(timeout: .seconds(10))
+            try stop(producer)
         }
-        era.stopping.store(true, ordering: .releasing)
-        let stopDeadline = ContinuousClock.now + .seconds(30)
-        while era.running.load(ordering: .acquiring) > 0 {
-            if ContinuousClock.now > stopDeadline {
-                report.fault("era \(events.eras): a consumer did not stop within 30 s (hang)")
-                return
-            }
-            usleep(1000)
-        }
+        guard stopConsumers(era) else { return }  // the defer reports the hang
         let info = ring.info
         let committed = info.lanes.reduce(0) { $0 + Int($1.committed) }
         let consumed = info.lanes.reduce(0) { $0 + Int($1.consumed) }
@@ -148,6 +159,25 @@ public enum SoakTorture {
             report.fault("era \(events.eras): false death of pid \(pid)")
         }
         for problem in era.problems.withLock({ $0 }) { report.fault("era \(events.eras): \(problem)") }
+    }
+
+    /// Kills `producer` (SIGKILL) and reaps it, waiting up to `stopBound`; a
+    /// producer that does not end throws, naming its /proc state and wait channel.
+    private static func stop(_ producer: TortureChild) throws {
+        try producer.child.kill()
+        _ = try producer.child.wait(timeout: stopBound)
+    }
+
+    /// Tells the era's consumer threads to stop and waits up to `stopBound`
+    /// for them; whether they all stopped.
+    private static func stopConsumers(_ era: Era) -> Bool {
+        era.stopping.store(true, ordering: .releasing)
+        let deadline = ContinuousClock.now + stopBound
+        while era.running.load(ordering: .acquiring) > 0 {
+            if ContinuousClock.now > deadline { return false }
+            usleep(1000)
+        }
+        return true
     }
 
     /// A consumer thread: checks items until its era stops.

@@ -65,6 +65,16 @@ public struct RingInfo: Sendable, CustomStringConvertible {
     }
 }
 
+extension RingInfo {
+    /// Nanoseconds from `claimedAt` (a CLOCK_MONOTONIC time read from shared
+    /// memory, so untrusted) to `now`: 0 for a time in the future, and no
+    /// overflow trap whatever the shared word holds.
+    static func elapsed(since claimedAt: UInt64, now: Int64) -> Int64 {
+        let (difference, overflow) = now.subtractingReportingOverflow(Int64(truncatingIfNeeded: claimedAt))
+        return overflow ? 0 : max(0, difference)
+    }
+}
+
 extension SharedRing {
     /// The ring's state now: per-lane depth and capacity, each producer's
     /// pid and liveness, committed and consumed counts, attached consumers.
@@ -89,7 +99,7 @@ extension SharedRing {
                 depth: LaneCursor.depth(head: head, tail: tail, slots: slotsPerLane),
                 capacity: slotsPerLane, committed: head, consumed: tail >= discarded ? tail - discarded : 0,
                 discarded: discarded, sinceClaim: pid == 0 || claimedAt == 0
-                    ? nil : .nanoseconds(max(0, now - Int64(truncatingIfNeeded: claimedAt))),
+                    ? nil : .nanoseconds(RingInfo.elapsed(since: claimedAt, now: now)),
                 finished: finished))
         }
         return RingInfo(lanes: lanes, consumerPIDs: memory.consumers.map(\.pid), schema: schema, byteCount: byteCount,

@@ -8,11 +8,13 @@ enum ExitRecords {
     private static let statuses = Mutex<[Int32: Int32]>([:])
 
     /// Reaps `pid` if it has ended and records its raw wait status; nil while
-    /// it runs. The lock is held across the reap, so `waitStatus(of:)` sees
-    /// the child either still a zombie or already recorded, never between.
-    static func reap(_ pid: Int32) -> Int32? {
-        statuses.withLock { table in
-            guard let raw = try? SystemCalls.reap(pid) else { return nil }
+    /// it runs. Throws waitpid's error (ECHILD: `pid` is not, or no longer,
+    /// an unreaped child of this process), which never means "running".
+    /// The lock is held across the reap, so `waitStatus(of:)` sees the child
+    /// either still a zombie or already recorded, never between.
+    static func reap(_ pid: Int32) throws(ConveyorError) -> Int32? {
+        try statuses.withLock { (table: inout [Int32: Int32]) throws(ConveyorError) -> Int32? in
+            guard let raw = try SystemCalls.reap(pid) else { return nil }
             if table.count >= 4096 { table.removeAll() }
             table[pid] = raw
             return raw

@@ -148,6 +148,16 @@ extension SystemCalls {
         return ProcessStatus(state: state, startTime: startTime, exitCode: exitCode)
     }
 
+    /// What /proc says `pid` is doing, for a report about a process that
+    /// does not end: "state D, wchan do_exit" (the state letter from
+    /// /proc/PID/stat and the kernel function it sleeps in from
+    /// /proc/PID/wchan), or "no /proc entry" when it has none.
+    static func processStateDescription(_ pid: pid_t) -> String {
+        guard let status = processStatus(pid) else { return "no /proc entry" }
+        let channel = readSmallFile("/proc/\(pid)/wchan").map { String(decoding: $0, as: UTF8.self) } ?? "?"
+        return "state \(Character(Unicode.Scalar(status.state))), wchan \(channel.isEmpty ? "0" : channel)"
+    }
+
     /// Decodes a raw wait status into (exited?, code or signal).
     static func decodeWaitStatus(_ status: Int32) -> (exited: Bool, value: Int32) {
         if cconveyor_wifexited(status) != 0 { return (true, cconveyor_wexitstatus(status)) }

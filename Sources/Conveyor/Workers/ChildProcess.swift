@@ -113,11 +113,18 @@ public final class ChildProcess: Sendable {
         SystemCalls.close(pidfd)
     }
 
-    /// The status if the child has ended (it is reaped then), or nil while it runs. Never blocks.
-    public var exitStatus: ExitStatus? {
-        reaped.withLock { status in
+    /// The status if the child has ended (it is reaped then), or nil while it
+    /// runs. Never blocks. Also nil if waitpid fails, which it does only when
+    /// something else in this process reaped the child; `wait(timeout:)`
+    /// reports that error instead.
+    public var exitStatus: ExitStatus? { try? reapIfEnded() }
+
+    /// The status if the child has ended (reaping it), nil while it runs;
+    /// throws waitpid's error rather than taking it for "still running".
+    private func reapIfEnded() throws(ConveyorError) -> ExitStatus? {
+        try reaped.withLock { (status: inout ExitStatus?) throws(ConveyorError) -> ExitStatus? in
             if let status { return status }
-            guard let raw = ExitRecords.reap(pid) else { return nil }
+            guard let raw = try ExitRecords.reap(pid) else { return nil }
             status = ExitStatus(rawWaitStatus: raw)
             return status
         }
@@ -126,15 +133,21 @@ public final class ChildProcess: Sendable {
     /// Whether the child is still running (a stopped child counts as running).
     public var isRunning: Bool { exitStatus == nil }
 
-    /// Waits until the child ends, up to `timeout` (nil: no limit), and reaps it.
+    /// Waits until the child ends, up to `timeout` (nil: no limit), and reaps
+    /// it. At the deadline it throws `.timedOut`, naming what /proc says the
+    /// child is doing (its state and wait channel); a failing waitpid throws
+    /// its error at once.
     public func wait(timeout: Duration?) throws(ConveyorError) -> ExitStatus {
         let deadline = Deadline.after(timeout)
         while true {
-            if let status = exitStatus { return status }
+            if let status = try reapIfEnded() { return status }
             var slice: Int32 = 1000
             if let deadline {
                 let remaining = deadline.remainingNanoseconds
-                if remaining <= 0 { throw .timedOut(operation: "waiting for process \(pid)", after: timeout ?? .zero) }
+                if remaining <= 0 {
+                    let state = SystemCalls.processStateDescription(pid)
+                    throw .timedOut(operation: "waiting for process \(pid) (\(state))", after: timeout ?? .zero)
+                }
                 slice = Int32(min(Int64(slice), remaining / 1_000_000 + 1))
             }
             _ = try SystemCalls.pollReadable([pidfd], timeoutMilliseconds: slice)

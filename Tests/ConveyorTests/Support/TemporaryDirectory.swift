@@ -28,6 +28,7 @@ func runPython(_ script: String) throws -> Int32 {
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3", "-c", script]
     try process.run()
+    SpawnedProcesses.record(process.processIdentifier)
     process.waitUntilExit()
     return process.terminationStatus
 }

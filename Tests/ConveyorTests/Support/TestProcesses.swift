@@ -50,6 +50,7 @@ final class HelperProcess {
         }
         child = try ChildProcess.spawn(executable: executable, arguments: arguments, environment: environment,
                                        inheriting: inherit, standardOutput: output, standardError: errors)
+        SpawnedProcesses.record(child.pid)
     }
 
     deinit {
@@ -118,24 +119,24 @@ struct RingResources: Equatable, CustomStringConvertible {
                              segments: SharedSegment.namedSegments(prefix: SharedRing.namePrefix).filter(mayBeOurs))
     }
 
-    /// Whether a segment may be this test run's: another run of the suite on
-    /// the same machine may hold a ring of its own at the same moment. A
-    /// segment whose creator (the PID in its name) is alive and is neither
-    /// this process nor a child of it is not ours; one whose creator is dead
-    /// is counted, since our dead children's segments are the leaks to find.
+    /// Whether a segment is this test process's: its creator (the pid in its
+    /// name) is this process, a process the test support spawned
+    /// (`SpawnedProcesses`, alive or dead: a dead helper's segment is the leak
+    /// this check exists to find), or a live child of this process (such as
+    /// a loader's worker). A segment of any other process, alive or dead, is
+    /// another run's on the same machine and is not counted.
     static func mayBeOurs(_ segment: String) -> Bool {
-        let ours = getpid()
         guard let creator = Int32(segment.dropFirst(SharedRing.namePrefix.count).prefix { $0 != "-" }) else {
             return true
         }
-        if creator == ours { return true }
-        guard let stat = SystemCalls.readSmallFile("/proc/\(creator)/stat") else { return true }
+        if creator == getpid() || SpawnedProcesses.contains(creator) { return true }
+        guard let stat = SystemCalls.readSmallFile("/proc/\(creator)/stat") else { return false }
         let text = String(decoding: stat, as: UTF8.self)
-        guard let end = text.lastIndex(of: ")") else { return true }
+        guard let end = text.lastIndex(of: ")") else { return false }
         // After the command name: state, then the parent's PID.
         let fields = text[text.index(after: end)...].split(separator: " ")
-        guard fields.count > 1, let parent = Int32(fields[1]) else { return true }
-        return parent == ours
+        guard fields.count > 1, let parent = Int32(fields[1]) else { return false }
+        return parent == getpid()
     }
 
     var description: String { "descriptors \(descriptors), segments \(segments)" }

@@ -22,4 +22,34 @@ import Testing
         try child.kill()
         #expect(try child.wait(timeout: .seconds(30)) == .signaled(ChildProcess.killSignal))
     }
+
+    @Test func waitingForAChildReapedBehindItsBackThrowsAtOnce() throws {
+        let child = try ChildProcess.spawn(executable: "/bin/true")
+        // Reap it without the handle knowing, as a stray waitpid elsewhere in the process would.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while try SystemCalls.reap(child.pid) == nil, ContinuousClock.now < deadline { SystemCalls.sleep(nanoseconds: 1_000_000) }
+        let started = ContinuousClock.now
+        do {
+            _ = try child.wait(timeout: .seconds(60))
+            Issue.record("a child reaped elsewhere was reported ended by this handle")
+        } catch {
+            // ECHILD surfaces; it is not taken for "still running" and waited out.
+            guard case let .systemCall(_, code) = error, code == 10 /* ECHILD */ else { throw error }
+        }
+        #expect(ContinuousClock.now - started < .seconds(30), "the error is not waited out")
+    }
+
+    @Test func aWaitThatTimesOutSaysWhatTheChildIsDoing() throws {
+        let child = try ChildProcess.spawn(executable: "/bin/sleep", arguments: ["60"])
+        do {
+            _ = try child.wait(timeout: .milliseconds(100))
+            Issue.record("a sleeping child was reported ended")
+        } catch {
+            guard case let .timedOut(operation, _) = error else { throw error }
+            #expect(operation.contains("state "), "\(operation)")
+            #expect(operation.contains("wchan "), "\(operation)")
+        }
+        try child.kill()
+        #expect(try child.wait(timeout: .seconds(30)) == .signaled(ChildProcess.killSignal))
+    }
 }

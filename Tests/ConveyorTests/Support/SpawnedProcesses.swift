@@ -1,0 +1,18 @@
+import Synchronization
+
+/// Every process the test support spawned in this test process (helpers,
+/// python3), by pid, so the leak check can tell a segment of one of ours
+/// that died from a segment some other run on the machine left behind.
+enum SpawnedProcesses {
+    private static let pids = Mutex<Set<Int32>>([])
+
+    /// Records `pid` as spawned by this test process.
+    static func record(_ pid: Int32) {
+        pids.withLock { _ = $0.insert(pid) }
+    }
+
+    /// Whether this test process spawned `pid` through the test support.
+    static func contains(_ pid: Int32) -> Bool {
+        pids.withLock { $0.contains(pid) }
+    }
+}
