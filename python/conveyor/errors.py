@@ -89,7 +89,9 @@ class ProducerDied(ConveyorError):
 
 
 class ProducerStalled(ConveyorError, TimeoutError):
-    """A producer is alive (``pid``, ``lane``) but produced nothing in time."""
+    """A producer is alive but stopped (state T: SIGSTOP, SIGTSTP) and produced
+    nothing in time (``pid``, ``lane``); a running producer that sends
+    nothing gives ``TimedOut`` instead."""
     code = 13
 
 
