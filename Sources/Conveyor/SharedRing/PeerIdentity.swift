@@ -60,9 +60,9 @@ struct PeerIdentity: Hashable, Sendable {
         init(_ identity: PeerIdentity) {
             self.identity = identity
             isSelf = identity.pid == SystemCalls.processID()
-            watch = isSelf ? nil : PeerWatcher.shared?.watch(pid: identity.pid, key: identity.word) {
+            watch = isSelf ? nil : PeerWatcher.shared?.watch(pid: identity.pid, key: identity.word, isSameProcess: {
                 SystemCalls.processStatus(identity.pid).map { identity.matches(startTime: $0.startTime) } ?? false
-            }
+            }, isDead: { identity.hasEnded })
         }
 
         /// True once the process has ended.
