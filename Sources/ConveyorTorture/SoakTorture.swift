@@ -161,17 +161,28 @@ public enum SoakTorture {
         for problem in era.problems.withLock({ $0 }) { report.fault("era \(events.eras): \(problem)") }
     }
 
-    /// Kills `producer` (SIGKILL) and reaps it, waiting up to `stopBound`; a
-    /// producer that does not end throws, naming its /proc state and its
-    /// threads', after logging everything the kernel says about it.
+    /// Kills `producer` (SIGKILL) and reaps it, waiting up to `stopBound`. A
+    /// producer not reaped by then is a fault: it throws, naming its /proc
+    /// state and its threads', after logging everything the kernel says
+    /// about it and waiting up to `stopBound` more to tell a slow end from none.
     private static func stop(_ producer: TortureChild, _ settings: TortureSettings) throws {
         try producer.child.kill()
         do {
             _ = try producer.child.wait(timeout: stopBound)
         } catch {
-            settings.log("soak: killed producer \(producer.pid) did not end: " + ChildProcess.kernelReport(of: producer.pid))
-            throw error
+            let report = ChildProcess.kernelReport(of: producer.pid)
+            settings.log("soak: killed producer \(producer.pid) not reaped within \(stopBound): \(report)")
+            let late = ContinuousClock.now
+            let end = (try? producer.child.wait(timeout: stopBound)).map { _ in
+                "reaped \((ContinuousClock.now - late + stopBound).components.seconds) s after the kill"
+            } ?? "still not reaped \(stopBound * 2) after the kill"
+            throw SoakFault(description: "\(error); \(end)")
         }
+    }
+
+    /// A broken promise found by the soak's own checks.
+    struct SoakFault: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Tells the era's consumer threads to stop and waits up to `stopBound`
