@@ -48,6 +48,15 @@ struct PeerIdentity: Hashable, Sendable {
     /// Whether it has ended, from /proc (no watch is kept).
     var hasEnded: Bool { liveness == .gone }
 
+    /// Whether /proc shows it as a zombie: dead, although its pidfd may not
+    /// be readable yet (its other threads are still ending). False when its
+    /// /proc entry cannot be read: a process that is gone altogether is
+    /// the pidfd's to report, and a failed read (no descriptors left) is no death.
+    var isZombie: Bool {
+        guard let status = SystemCalls.processStatus(pid), matches(startTime: status.startTime) else { return false }
+        return PeerLiveness(state: status.state) == .gone
+    }
+
     /// A lasting check on whether one process has ended: a hold on its
     /// `PeerWatcher` watch (the watcher wakes waiters when it ends), or a
     /// /proc read each time where there is no watcher. This process itself
@@ -62,7 +71,7 @@ struct PeerIdentity: Hashable, Sendable {
             isSelf = identity.pid == SystemCalls.processID()
             watch = isSelf ? nil : PeerWatcher.shared?.watch(pid: identity.pid, key: identity.word, isSameProcess: {
                 SystemCalls.processStatus(identity.pid).map { identity.matches(startTime: $0.startTime) } ?? false
-            }, isDead: { identity.hasEnded })
+            }, isZombie: { identity.isZombie })
         }
 
         /// True once the process has ended.

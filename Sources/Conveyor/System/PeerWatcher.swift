@@ -61,8 +61,8 @@ final class PeerWatcher: @unchecked Sendable {
         let flag: EndFlag
         var holds: Int
         var descriptor: Int32?
-        /// Whether /proc shows the process dead (a zombie included).
-        let isDead: @Sendable () -> Bool
+        /// Whether /proc shows the process as a zombie.
+        let isZombie: @Sendable () -> Bool
     }
 
     /// How often the watcher reads the /proc state of the processes whose
@@ -166,13 +166,13 @@ final class PeerWatcher: @unchecked Sendable {
     /// nobody watches `key` yet (`key` names exactly one process, such as
     /// its pid and start time). `isSameProcess` is asked once the pidfd is
     /// open, to tell the process meant from a later one that reuses the
-    /// pid: if it says no, the process meant has ended. `isDead` is asked
+    /// pid: if it says no, the process meant has ended. `isZombie` is asked
     /// once every `zombieSweepMilliseconds` while the pidfd is not readable
-    /// (whether /proc shows the process meant gone or a zombie). Nil when no pidfd
+    /// (whether /proc shows the process meant as a zombie). Nil when no pidfd
     /// can be had for another reason than the process being gone (no
     /// descriptors left): the caller then checks the process itself.
     func watch(pid: Int32, key: UInt64, isSameProcess: () -> Bool,
-               isDead: @escaping @Sendable () -> Bool) -> Watch? {
+               isZombie: @escaping @Sendable () -> Bool) -> Watch? {
         let flag = table.withLock { table -> EndFlag? in
             if var entry = table.byKey[key] {
                 entry.holds += 1
@@ -202,7 +202,7 @@ final class PeerWatcher: @unchecked Sendable {
             } catch {
                 return nil
             }
-            table.byKey[key] = Entry(flag: flag, holds: 1, descriptor: descriptor, isDead: isDead)
+            table.byKey[key] = Entry(flag: flag, holds: 1, descriptor: descriptor, isZombie: isZombie)
             return flag
         }
         return flag.map { Watch(watcher: self, key: key, flag: $0) }
@@ -310,7 +310,7 @@ final class PeerWatcher: @unchecked Sendable {
     /// /proc is read with the table unlocked.
     private func sweepZombies() -> Bool {
         let watched = table.withLock { table in
-            table.byDescriptor.compactMap { descriptor, key in table.byKey[key].map { (descriptor, key, $0.isDead) } }
+            table.byDescriptor.compactMap { descriptor, key in table.byKey[key].map { (descriptor, key, $0.isZombie) } }
         }
         let dead = watched.filter { $0.2() }
         guard !dead.isEmpty else { return false }
