@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -47,8 +46,6 @@ int cconveyor_futex_wait_either(uint32_t *shared_word, uint32_t shared_expected,
 }
 
 int cconveyor_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
-
-int cconveyor_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 
 int cconveyor_epoll_add(int epoll_fd, int fd) {
     struct epoll_event event = { .events = EPOLLIN, .data.fd = fd };

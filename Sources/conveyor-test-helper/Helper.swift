@@ -8,7 +8,7 @@ import Glibc
 /// The program the tests spawn as a real producer or consumer process.
 ///
 ///     conveyor-test-helper produce  --start S --count C [--lane L] [--delay-us D] [--exit-code N] [--hold]
-///                                   [--finish] [--zero-rows] [--main-thread-exits]
+///                                   [--finish] [--zero-rows]
 ///     conveyor-test-helper consume  --count C [--timeout-ms T] [--zero-rows]
 ///     conveyor-test-helper hold-lease
 ///     conveyor-test-helper attach
@@ -143,15 +143,6 @@ struct Helper {
         say("produced \(count)")
         // Exiting here, with the lane still claimed, is a producer that died.
         if let code = options.optionalInt("--exit-code") { exit(Int32(code)) }
-        // Only the main thread ends, with the lane claimed: /proc shows the process as a zombie while another
-        // thread lives on, and its pidfd stays unreadable (as after a SIGKILL whose other threads are slow to end).
-        if options.flag("--main-thread-exits") {
-            var thread = pthread_t()
-            guard pthread_create(&thread, nil, { _ in while true { _ = sleep(60) } }, nil) == 0 else {
-                throw ConveyorError.invalidArgument("pthread_create failed")
-            }
-            withExtendedLifetime(producer) { pthread_exit(nil) }
-        }
         // Holding keeps the lane claimed: a producer that is alive but idle. The producer is used in every turn
         // of the wait: were its last use above (or after the endless loop, where the optimizer drops it), an
         // optimized build would release it at once, and releasing it frees the lane.

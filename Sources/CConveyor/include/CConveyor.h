@@ -28,9 +28,6 @@ int cconveyor_futex_wait_either(uint32_t *shared_word, uint32_t shared_expected,
 /// epoll_create1(EPOLL_CLOEXEC).
 int cconveyor_epoll_create(void);
 
-/// eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC).
-int cconveyor_eventfd(void);
-
 /// epoll_ctl(EPOLL_CTL_ADD) of `fd` for EPOLLIN, with `fd` as its data.
 int cconveyor_epoll_add(int epoll_fd, int fd);
 

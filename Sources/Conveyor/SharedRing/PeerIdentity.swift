@@ -48,15 +48,6 @@ struct PeerIdentity: Hashable, Sendable {
     /// Whether it has ended, from /proc (no watch is kept).
     var hasEnded: Bool { liveness == .gone }
 
-    /// Whether /proc shows it as a zombie: dead, although its pidfd may not
-    /// be readable yet (its other threads are still ending). False when its
-    /// /proc entry cannot be read: a process that is gone altogether is
-    /// the pidfd's to report, and a failed read (no descriptors left) is no death.
-    var isZombie: Bool {
-        guard let status = SystemCalls.processStatus(pid), matches(startTime: status.startTime) else { return false }
-        return PeerLiveness(state: status.state) == .gone
-    }
-
     /// A lasting check on whether one process has ended: a hold on its
     /// `PeerWatcher` watch (the watcher wakes waiters when it ends), or a
     /// /proc read each time where there is no watcher. This process itself
@@ -69,9 +60,9 @@ struct PeerIdentity: Hashable, Sendable {
         init(_ identity: PeerIdentity) {
             self.identity = identity
             isSelf = identity.pid == SystemCalls.processID()
-            watch = isSelf ? nil : PeerWatcher.shared?.watch(pid: identity.pid, key: identity.word, isSameProcess: {
+            watch = isSelf ? nil : PeerWatcher.shared?.watch(pid: identity.pid, key: identity.word) {
                 SystemCalls.processStatus(identity.pid).map { identity.matches(startTime: $0.startTime) } ?? false
-            }, isZombie: { identity.isZombie })
+            }
         }
 
         /// True once the process has ended.

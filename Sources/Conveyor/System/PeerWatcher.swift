@@ -11,13 +11,6 @@ import Synchronization
 /// mapped files whose size is not sealed (inotify, in the same epoll set)
 /// and raises the alarm when one shrinks under its mapping (`SegmentGuard`).
 ///
-/// A pidfd turns readable only once the process's whole thread group has
-/// ended, while /proc shows the process as a zombie (dead, FORMAT.md
-/// *Liveness*) as soon as its main thread has: after a SIGKILL on a loaded
-/// machine its other threads may take seconds more to end. So while it
-/// watches processes, the watcher also reads each one's /proc state once
-/// every `zombieSweepMilliseconds` and treats a zombie as ended at once.
-///
 /// The thread is started on first use and lives as long as the process
 /// (it holds no resource of any ring). A pidfd stays open while somebody
 /// holds a `Watch` on its process, and is closed with the last hold or
@@ -61,15 +54,7 @@ final class PeerWatcher: @unchecked Sendable {
         let flag: EndFlag
         var holds: Int
         var descriptor: Int32?
-        /// Whether /proc shows the process as a zombie.
-        let isZombie: @Sendable () -> Bool
     }
-
-    /// How often the watcher reads the /proc state of the processes whose
-    /// pidfds have not turned readable: the longest a death that only /proc
-    /// shows (a zombie main thread whose other threads are still exiting)
-    /// goes unnoticed.
-    static let zombieSweepMilliseconds: Int32 = 1000
 
     /// A watch on a mapped file's size: while it lives, the watcher maps
     /// zeros over the mapping and sets the flag if the file shrinks below it.
@@ -105,9 +90,6 @@ final class PeerWatcher: @unchecked Sendable {
 
     private let epoll: Int32
     private let inotify: Int32
-    /// An eventfd that wakes the thread from a wait without a limit when the
-    /// first pidfd is added (it then sweeps for zombies).
-    private let wake: Int32
     private let table = Locked(Table())
     private let alarmWord: UnsafeMutablePointer<Atomic<UInt32>>
 
@@ -126,23 +108,15 @@ final class PeerWatcher: @unchecked Sendable {
             SystemCalls.close(epoll)
             return nil
         }
-        guard let wake = try? SystemCalls.eventCreate() else {
-            SystemCalls.close(inotify)
-            SystemCalls.close(epoll)
-            return nil
-        }
         do throws(ConveyorError) {
             try SystemCalls.epollAdd(epoll, inotify)
-            try SystemCalls.epollAdd(epoll, wake)
         } catch {
-            SystemCalls.close(wake)
             SystemCalls.close(inotify)
             SystemCalls.close(epoll)
             return nil
         }
         self.epoll = epoll
         self.inotify = inotify
-        self.wake = wake
         alarmWord = .allocate(capacity: 1)
         alarmWord.initialize(to: Atomic(0))
         do {
@@ -166,13 +140,10 @@ final class PeerWatcher: @unchecked Sendable {
     /// nobody watches `key` yet (`key` names exactly one process, such as
     /// its pid and start time). `isSameProcess` is asked once the pidfd is
     /// open, to tell the process meant from a later one that reuses the
-    /// pid: if it says no, the process meant has ended. `isZombie` is asked
-    /// once every `zombieSweepMilliseconds` while the pidfd is not readable
-    /// (whether /proc shows the process meant as a zombie). Nil when no pidfd
+    /// pid: if it says no, the process meant has ended. Nil when no pidfd
     /// can be had for another reason than the process being gone (no
     /// descriptors left): the caller then checks the process itself.
-    func watch(pid: Int32, key: UInt64, isSameProcess: () -> Bool,
-               isZombie: @escaping @Sendable () -> Bool) -> Watch? {
+    func watch(pid: Int32, key: UInt64, isSameProcess: () -> Bool) -> Watch? {
         let flag = table.withLock { table -> EndFlag? in
             if var entry = table.byKey[key] {
                 entry.holds += 1
@@ -191,7 +162,6 @@ final class PeerWatcher: @unchecked Sendable {
                         return nil
                     }
                     descriptor = pidfd
-                    if table.byDescriptor.isEmpty { SystemCalls.eventSignal(wake) }
                     table.byDescriptor[pidfd] = key
                 } else {
                     SystemCalls.close(pidfd)
@@ -202,7 +172,7 @@ final class PeerWatcher: @unchecked Sendable {
             } catch {
                 return nil
             }
-            table.byKey[key] = Entry(flag: flag, holds: 1, descriptor: descriptor, isZombie: isZombie)
+            table.byKey[key] = Entry(flag: flag, holds: 1, descriptor: descriptor)
             return flag
         }
         return flag.map { Watch(watcher: self, key: key, flag: $0) }
@@ -270,54 +240,23 @@ final class PeerWatcher: @unchecked Sendable {
     }
 
     private func run() {
-        let interval = Int64(PeerWatcher.zombieSweepMilliseconds) * 1_000_000
-        var lastSweep = SystemCalls.monotonicNanoseconds()
         while true {
-            let sweeping = table.withLock { !$0.byDescriptor.isEmpty }
-            if !sweeping { lastSweep = SystemCalls.monotonicNanoseconds() }
-            let untilSweep = lastSweep + interval - SystemCalls.monotonicNanoseconds()
-            let timeout = sweeping ? Int32(clamping: max(0, untilSweep / 1_000_000 + 1)) : -1
-            guard let ready = try? SystemCalls.epollWait(epoll, timeoutMilliseconds: timeout) else { continue }
-            if ready.contains(wake) { SystemCalls.eventDrain(wake) }
-            let events = ready.filter { $0 != wake }
-            var ended = table.withLock { table in
-                if events.contains(inotify) {
+            guard let ready = try? SystemCalls.epollWait(epoll), !ready.isEmpty else { continue }
+            table.withLock { table in
+                if ready.contains(inotify) {
                     PeerWatcher.checkSizes(table, changed: Set(SystemCalls.inotifyReadyWatches(inotify)))
                 }
-                for descriptor in events where descriptor != inotify { end(descriptor, in: &table) }
-                return !events.isEmpty
+                for descriptor in ready where descriptor != inotify {
+                    guard let key = table.byDescriptor.removeValue(forKey: descriptor),
+                          var entry = table.byKey[key] else { continue }
+                    entry.flag.set()
+                    entry.descriptor = nil
+                    table.byKey[key] = entry
+                    SystemCalls.epollRemove(epoll, descriptor)
+                    SystemCalls.close(descriptor)
+                }
             }
-            if sweeping, SystemCalls.monotonicNanoseconds() - lastSweep >= interval {
-                lastSweep = SystemCalls.monotonicNanoseconds()
-                if sweepZombies() { ended = true }
-            }
-            if ended { raiseAlarm() }
+            raiseAlarm()
         }
-    }
-
-    /// Marks the process whose pidfd is `descriptor` ended and closes the pidfd (table locked).
-    private func end(_ descriptor: Int32, in table: inout Table) {
-        guard let key = table.byDescriptor.removeValue(forKey: descriptor), var entry = table.byKey[key] else { return }
-        entry.flag.set()
-        entry.descriptor = nil
-        table.byKey[key] = entry
-        SystemCalls.epollRemove(epoll, descriptor)
-        SystemCalls.close(descriptor)
-    }
-
-    /// Ends the watches of the processes /proc shows dead although their
-    /// pidfds are not readable (zombie main threads); whether there was one.
-    /// /proc is read with the table unlocked.
-    private func sweepZombies() -> Bool {
-        let watched = table.withLock { table in
-            table.byDescriptor.compactMap { descriptor, key in table.byKey[key].map { (descriptor, key, $0.isZombie) } }
-        }
-        let dead = watched.filter { $0.2() }
-        guard !dead.isEmpty else { return false }
-        table.withLock { table in
-            // Only if the pidfd still belongs to the same watch (it may have been released and reused meanwhile).
-            for (descriptor, key, _) in dead where table.byDescriptor[descriptor] == key { end(descriptor, in: &table) }
-        }
-        return true
     }
 }

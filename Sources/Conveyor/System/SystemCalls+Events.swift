@@ -28,23 +28,6 @@ extension SystemCalls {
         }
     }
 
-    /// A new eventfd (non-blocking, close-on-exec): readable while signalled.
-    static func eventCreate() throws(ConveyorError) -> Int32 {
-        try retrying("eventfd") { cconveyor_eventfd() }
-    }
-
-    /// Makes the eventfd `descriptor` readable (wakes whoever polls it).
-    static func eventSignal(_ descriptor: Int32) {
-        var one: UInt64 = 1
-        _ = write(descriptor, &one, 8)
-    }
-
-    /// Makes the eventfd `descriptor` unreadable again.
-    static func eventDrain(_ descriptor: Int32) {
-        var count: UInt64 = 0
-        _ = read(descriptor, &count, 8)
-    }
-
     /// A new epoll instance (close-on-exec).
     static func epollCreate() throws(ConveyorError) -> Int32 {
         try retrying("epoll_create1") { cconveyor_epoll_create() }
@@ -60,12 +43,11 @@ extension SystemCalls {
         _ = cconveyor_epoll_remove(epoll, descriptor)
     }
 
-    /// Blocks until descriptors watched by `epoll` are readable, or up to
-    /// `timeoutMilliseconds` (negative: no limit); returns the readable ones.
-    static func epollWait(_ epoll: Int32, timeoutMilliseconds: Int32 = -1) throws(ConveyorError) -> [Int32] {
+    /// Blocks until descriptors watched by `epoll` are readable; returns them.
+    static func epollWait(_ epoll: Int32) throws(ConveyorError) -> [Int32] {
         var ready = [Int32](repeating: -1, count: 64)
         let count = try retrying("epoll_wait") {
-            ready.withUnsafeMutableBufferPointer { cconveyor_epoll_wait(epoll, $0.baseAddress, 64, timeoutMilliseconds) }
+            ready.withUnsafeMutableBufferPointer { cconveyor_epoll_wait(epoll, $0.baseAddress, 64, -1) }
         }
         return Array(ready.prefix(Int(count)))
     }

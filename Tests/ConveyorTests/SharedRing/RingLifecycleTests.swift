@@ -54,32 +54,6 @@ extension SharedRingTests {
             _ = try process.child.wait(timeout: .seconds(30))
         }
 
-        /// /proc shows a process as a zombie, dead for the ring (FORMAT.md
-        /// *Liveness*), as soon as its main thread has ended, but its pidfd
-        /// turns readable only once every thread has: after a SIGKILL on a
-        /// loaded machine, seconds later. A consumer reports such a producer
-        /// dead without waiting for the rest: here one whose main thread
-        /// ended while another thread lives on (and would for ever).
-        @Test func aProducerWhoseMainThreadEndedIsReportedDeadWhileItsOtherThreadsLive() throws {
-            let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 4)
-            let consumer = try ring.consumer()
-            let producer = try HelperProcess(
-                ["produce", "--start", "0", "--count", "2", "--lane", "0", "--main-thread-exits"], ring: ring)
-            _ = try producer.waitForLine("produced 2")
-            var checker = ItemChecker()
-            for _ in 0..<2 { try checker.check(consumer.next(timeout: .seconds(60))) }
-            #expect(checker.seen == [0, 1] && checker.corrupt == 0)
-            #expect {
-                _ = try consumer.next(timeout: .seconds(120))
-            } throws: { error in
-                guard case let ConveyorError.producerDied(pid, lane, _) = error else { return false }
-                return pid == producer.pid && lane == 0
-            }
-            // What it was: a zombie main thread beside a live thread, not a process that had ended.
-            #expect(SystemCalls.processStatus(producer.pid)?.state == UInt8(ascii: "Z"))
-            #expect(SystemCalls.directoryEntries("/proc/\(producer.pid)/task").count >= 2)
-        }
-
         /// The owner word holds pid and start tag together: a new producer
         /// taking a dead one's lane replaces both in one CAS, so nobody can
         /// see the new pid with the dead one's start time (and call it dead).
