@@ -87,7 +87,7 @@ public enum SoakTorture {
         var producers: [TortureChild] = []
         defer {
             // Already done on the normal path (then these do nothing); after a throw, the cleanup.
-            for producer in producers { _ = try? stop(producer) }
+            for producer in producers { _ = try? stop(producer, settings) }
             if !stopConsumers(era) { report.fault("era \(events.eras): a consumer did not stop within \(stopBound) (hang)") }
         }
         for _ in 0..<2 {
@@ -122,7 +122,7 @@ public enum SoakTorture {
             case 0:
                 let lane = Int(random.next() % 2)
                 killed.insert(producers[lane].pid)
-                try stop(producers[lane])
+                try stop(producers[lane], settings)
                 events.kills += 1
                 // The new producer may claim the lane before the consumers saw the death.
                 producers[lane] = try spawn(lane: lane, from: next(&base))
@@ -136,7 +136,7 @@ public enum SoakTorture {
         // End of the era: producers killed, consumers stopped, then the ring's counts must add up.
         for producer in producers {
             killed.insert(producer.pid)
-            try stop(producer)
+            try stop(producer, settings)
         }
         guard stopConsumers(era) else { return }  // the defer reports the hang
         let info = ring.info
@@ -161,11 +161,28 @@ public enum SoakTorture {
         for problem in era.problems.withLock({ $0 }) { report.fault("era \(events.eras): \(problem)") }
     }
 
-    /// Kills `producer` (SIGKILL) and reaps it, waiting up to `stopBound`; a
-    /// producer that does not end throws, naming its /proc state and wait channel.
-    private static func stop(_ producer: TortureChild) throws {
+    /// Kills `producer` (SIGKILL) and reaps it, waiting up to `stopBound`. A
+    /// producer not reaped by then is a fault: it throws, naming its /proc
+    /// state and its threads', after logging everything the kernel says
+    /// about it and waiting up to `stopBound` more to tell a slow end from none.
+    private static func stop(_ producer: TortureChild, _ settings: TortureSettings) throws {
         try producer.child.kill()
-        _ = try producer.child.wait(timeout: stopBound)
+        do {
+            _ = try producer.child.wait(timeout: stopBound)
+        } catch {
+            let report = ChildProcess.kernelReport(of: producer.pid)
+            settings.log("soak: killed producer \(producer.pid) not reaped within \(stopBound): \(report)")
+            let late = ContinuousClock.now
+            let end = (try? producer.child.wait(timeout: stopBound)).map { _ in
+                "reaped \((ContinuousClock.now - late + stopBound).components.seconds) s after the kill"
+            } ?? "still not reaped \(stopBound * 2) after the kill"
+            throw SoakFault(description: "\(error); \(end)")
+        }
+    }
+
+    /// A broken promise found by the soak's own checks.
+    struct SoakFault: Error, CustomStringConvertible {
+        var description: String
     }
 
     /// Tells the era's consumer threads to stop and waits up to `stopBound`

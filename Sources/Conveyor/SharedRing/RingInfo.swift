@@ -110,41 +110,4 @@ extension SharedRing {
     var laneDepths: [Int] {
         (0..<laneCount).map(memory.depth(of:))
     }
-
-    /// Removes named ring segments in /dev/shm whose creator is no longer
-    /// running (a crash left them behind); returns the names removed.
-    /// Segments of live creators, and files that are not Conveyor rings, are kept.
-    @discardableResult
-    public static func removeStaleSegments() -> [String] {
-        staleSegments().compactMap { stale in
-            guard (try? SharedSegment.unlink(name: stale.name)) != nil else { return nil }
-            ConveyorLog.logger.info("stale segment removed", metadata: [
-                "segment": "\(stale.name)", "creatorPID": "\(stale.creatorPID)", "bytes": "\(stale.byteCount)"])
-            return stale.name
-        }
-    }
-
-    /// The named ring segments in /dev/shm whose creator is no longer running:
-    /// what `removeStaleSegments()` would remove now. Nothing is changed.
-    public static func staleSegments() -> [StaleSegment] {
-        var stale: [StaleSegment] = []
-        for name in SharedSegment.namedSegments(prefix: namePrefix) {
-            guard let header = SharedSegment.peek(name: name, count: RingLayout.Header.immutableBytes) else { continue }
-            let creator: (pid: Int32, startTime: UInt64)
-            if header.count >= RingLayout.Header.immutableBytes, header.withUnsafeBytes(RingLayout.startsWithMagic) {
-                creator = header.withUnsafeBytes { RingLayout.creator($0.baseAddress!) }
-            } else if header.allSatisfy({ $0 == 0 }),
-                      let pid = name.dropFirst(namePrefix.count).split(separator: "-").first.flatMap({ Int32($0) }) {
-                // Its creator died before writing the header: the pid is in the name.
-                creator = (pid, 0)
-            } else {
-                continue
-            }
-            if PeerLiveness.of(pid: creator.pid, startTime: creator.startTime) == .gone {
-                let bytes = SystemCalls.fileIdentity(SystemCalls.sharedMemoryDirectory + "/" + name)?.size ?? 0
-                stale.append(StaleSegment(name: name, creatorPID: creator.pid, byteCount: bytes))
-            }
-        }
-        return stale
-    }
 }

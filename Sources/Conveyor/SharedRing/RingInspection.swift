@@ -81,16 +81,6 @@ public struct RingSurvey: Sendable {
     public var unreadableProcesses: [Int32]
 }
 
-/// A named segment whose creator is gone: what `SharedRing.removeStaleSegments()` removes.
-public struct StaleSegment: Sendable, Hashable {
-    /// Its name in /dev/shm.
-    public var name: String
-    /// The pid of its creator, which no longer runs.
-    public var creatorPID: Int32
-    /// Its size in bytes (the memory removing it frees).
-    public var byteCount: Int
-}
-
 extension SharedRing {
     /// The state of the ring at `location`, read through a read-only mapping:
     /// no consumer is registered and no lane claimed, so the ring and its

@@ -149,13 +149,17 @@ extension SystemCalls {
     }
 
     /// What /proc says `pid` is doing, for a report about a process that
-    /// does not end: "state D, wchan do_exit" (the state letter from
+    /// does not end: "state Z, wchan 0" (the state letter from
     /// /proc/PID/stat and the kernel function it sleeps in from
-    /// /proc/PID/wchan), or "no /proc entry" when it has none.
+    /// /proc/PID/wchan), then each of its threads still listed ("threads:
+    /// 1234 D wchan …, syscall …, stack …", see `threadReports`), or
+    /// "no /proc entry" when it has none.
     static func processStateDescription(_ pid: pid_t) -> String {
         guard let status = processStatus(pid) else { return "no /proc entry" }
         let channel = readSmallFile("/proc/\(pid)/wchan").map { String(decoding: $0, as: UTF8.self) } ?? "?"
+        let threads = threadReports(pid).map { $0.summary(frames: 4) }
         return "state \(Character(Unicode.Scalar(status.state))), wchan \(channel.isEmpty ? "0" : channel)"
+            + (threads.isEmpty ? "" : "; threads: " + threads.joined(separator: "; "))
     }
 
     /// Decodes a raw wait status into (exited?, code or signal).

@@ -135,8 +135,10 @@ public final class ChildProcess: Sendable {
 
     /// Waits until the child ends, up to `timeout` (nil: no limit), and reaps
     /// it. At the deadline it throws `.timedOut`, naming what /proc says the
-    /// child is doing (its state and wait channel); a failing waitpid throws
-    /// its error at once.
+    /// child is doing (its state and wait channel, and each of its threads':
+    /// state, wait channel, system call, innermost kernel functions); a
+    /// failing waitpid throws its error at once. `kernelReport(of:)` has the
+    /// whole account, for a log.
     public func wait(timeout: Duration?) throws(ConveyorError) -> ExitStatus {
         let deadline = Deadline.after(timeout)
         while true {
@@ -152,6 +154,15 @@ public final class ChildProcess: Sendable {
             }
             _ = try SystemCalls.pollReadable([pidfd], timeoutMilliseconds: slice)
         }
+    }
+
+    /// What the kernel says about process `pid`, several lines for a log
+    /// when a process does not end in time: its state, thread count and
+    /// pending and blocked signals (/proc/PID/status), then each thread's
+    /// state, wait channel, system call and kernel stack (the stacks are
+    /// readable as root only), and the load average.
+    public static func kernelReport(of pid: Int32) -> String {
+        SystemCalls.processReport(pid)
     }
 
     /// Sends `signal` (default SIGKILL) unless the child was already reaped.

@@ -7,8 +7,11 @@ struct CleanCommand: ParsableCommand {
         commandName: "clean",
         abstract: "Removes named rings in /dev/shm whose creator is dead, and says how much memory that frees.",
         discussion: """
-            Only segments named like Conveyor's (conveyor-ring-…) whose header names a creator that no longer \
-            runs are removed. A live ring, and any file that is not a Conveyor segment, is never touched.
+            A segment is a Conveyor ring when it starts with the ring's magic ("CONVRING"), whatever its name; \
+            its header's format version (1 to \(SharedRing.knownFormatVersions.upperBound), older ones included) \
+            says where its creator is recorded. It is removed when that creator no longer runs; so is a \
+            conveyor-ring-PID-… file whose creator PID died before writing its header. A live ring, a ring of \
+            a newer format version, and any file that is not a Conveyor segment are never touched.
             """
     )
 
@@ -29,7 +32,9 @@ struct CleanCommand: ParsableCommand {
         }
         let verb = dryRun ? "would remove" : "removed"
         for segment in removed {
-            Terminal.line("\(verb) \(segment.name) (\(Format.bytes(segment.byteCount)); creator pid \(segment.creatorPID) is dead)")
+            let format = segment.formatVersion.map { "ring format version \($0)" } ?? "header never written"
+            Terminal.line("\(verb) \(segment.name) (\(Format.bytes(segment.byteCount)), \(format); "
+                + "creator pid \(segment.creatorPID) is dead)")
         }
         let freed = removed.reduce(0) { $0 + $1.byteCount }
         if removed.isEmpty {

@@ -119,5 +119,33 @@ extension SharedRingTests {
             #expect(exists(liveName) && exists(other))
             #expect(!clean.stdout.contains(liveName) && !clean.stdout.contains(other))
         }
+
+        @Test func cleanRemovesOlderFormatVersionsOfAnyNameAndSaysWhichVersion() throws {
+            let dead = try deadProcess()
+            let tag = UInt64.random(in: 0...UInt64.max)
+            let old = try [1, 2].map { version in
+                try HandWrittenSegment(name: "clean-test-\(tag)-v\(version)", version: UInt32(version),
+                                       creator: dead.pid, startTime: dead.startTime)
+            }
+            let future = try HandWrittenSegment(name: "clean-test-\(tag)-v99", version: 99,
+                                                creator: dead.pid, startTime: dead.startTime)
+
+            let dryRun = try CLIRun(["clean", "--dry-run"], timeout: .seconds(60))
+            #expect(dryRun.status == .exited(0), "\(dryRun.stderr)")
+            for (version, segment) in zip([1, 2], old) {
+                let line = dryRun.stdout.split(separator: "\n").first { $0.hasPrefix("would remove \(segment.name) (") }
+                #expect(line?.hasSuffix("ring format version \(version); creator pid \(dead.pid) is dead)") == true,
+                        "\(dryRun.stdout)")
+                #expect(segment.exists)
+            }
+
+            let clean = try CLIRun(["clean"], timeout: .seconds(60))
+            #expect(clean.status == .exited(0), "\(clean.stderr)")
+            for segment in old {
+                #expect(clean.stdout.contains("removed \(segment.name) ("), "\(clean.stdout)")
+                #expect(!segment.exists)
+            }
+            #expect(future.exists && !clean.stdout.contains(future.name), "a newer version's creator is unknown: kept")
+        }
     }
 }

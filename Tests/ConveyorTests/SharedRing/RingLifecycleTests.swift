@@ -13,12 +13,31 @@ func voluntarySleeps() -> Int {
     return usage.ru_nvcsw
 }
 
+/// The prefix of the tests' own segment names (`privateSegmentName()`).
+let testSegmentPrefix = "conveyor-test-"
+
 /// A fresh segment name outside `SharedRing.namePrefix`: the other tests'
 /// leak checks count every segment under that prefix that this process
 /// creates, so a test running beside them uses names they do not see.
+/// The first call in a test process removes what killed test processes left.
 func privateSegmentName() -> String {
-    "conveyor-test-\(SystemCalls.processID())-\(UInt64.random(in: 0...UInt64.max))"
+    _ = leftoversRemovedAtStart
+    return testSegmentPrefix + "\(SystemCalls.processID())-\(UInt64.random(in: 0...UInt64.max))"
 }
+
+/// Removes the segments named `testSegmentPrefix`… whose creator has ended
+/// (a test process killed before its rings were dropped); the names removed.
+/// Segments of live test processes, this one's and other runs', are kept.
+@discardableResult
+func removeLeftoverTestSegments() -> [String] {
+    SharedRing.removeStaleSegments(namedWith: testSegmentPrefix)
+}
+
+/// Set once, by the first `privateSegmentName()` of this test process.
+private let leftoversRemovedAtStart: Bool = {
+    removeLeftoverTestSegments()
+    return true
+}()
 
 extension SharedRingTests {
     /// How a ring's producers and consumers begin, end and learn of each

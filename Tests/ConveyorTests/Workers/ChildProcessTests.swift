@@ -48,8 +48,20 @@ import Testing
             guard case let .timedOut(operation, _) = error else { throw error }
             #expect(operation.contains("state "), "\(operation)")
             #expect(operation.contains("wchan "), "\(operation)")
+            // Each thread: sleep has one, asleep (S) in a system call.
+            #expect(operation.contains("; threads: \(child.pid) S wchan "), "\(operation)")
+            #expect(operation.contains(", syscall "), "\(operation)")
         }
+        // The whole account: /proc/PID/status lines, then each thread with its kernel stack (root only).
+        let report = ChildProcess.kernelReport(of: child.pid)
+        #expect(report.contains("State:") && report.contains("Threads:") && report.contains("SigBlk:"), "\(report)")
+        #expect(report.contains("thread \(child.pid) S wchan "), "\(report)")
+        if getuid() == 0 { #expect(report.contains("    "), "a stack frame per line, as root: \(report)") }
         try child.kill()
         #expect(try child.wait(timeout: .seconds(30)) == .signaled(ChildProcess.killSignal))
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
