@@ -2,9 +2,10 @@ import GRDB
 
 /// The rows of an SQLite table or query as a random-access dataset: sample
 /// `i` is the row with the `i`-th smallest key; a batch is one `WHERE key IN
-/// (…)` query. Each worker reads through its own read-only connection (each
-/// worker process opens its own), so the database is never written and
-/// never shared between threads.
+/// (…)` query, each column copied from SQLite's memory into the batch. Each
+/// worker reads through its own read-only connection (each worker process
+/// opens its own), so the database is never written and never shared
+/// between threads.
 ///
 /// ```swift
 /// let rows = try SQLiteDataset(SQLiteSource(path: "train.sqlite", table: "samples",
@@ -22,8 +23,11 @@ public struct SQLiteDataset: SchemaDataset {
     private let table: SQLiteTable
     private let connections: SQLiteConnections
 
-    /// Opens the database (read-only), checks the columns and loads every
-    /// key; throws `.invalidFile` for a missing, damaged or non-SQLite file,
+    /// Opens the database (read-only), checks the columns and loads the
+    /// keys: when the key is the table's rowid (or its INTEGER PRIMARY KEY)
+    /// and the rowids have no gaps, only the first and the count (16 bytes);
+    /// otherwise every key (8 bytes a row, in each process that opens it).
+    /// Throws `.invalidFile` for a missing, damaged or non-SQLite file,
     /// `.unavailable` for a database locked longer than the busy timeout.
     public init(_ source: SQLiteSource) throws(ConveyorError) {
         table = try SQLiteTable(source)
@@ -44,7 +48,7 @@ public struct SQLiteDataset: SchemaDataset {
             throw ConveyorError.invalidArgument("sample \(index) is outside the table's 0..<\(count)")
         }
         let key = table.keys[index]
-        guard let row = try table.rows(from: key, limit: 1, on: try connections.connection(for: context.worker)).first,
+        guard let row = try table.rows(from: key, limit: 1, on: try connections.connection(for: context.worker).queue).first,
             row.key == key
         else {
             throw ConveyorError.invalidFile(path: source.path, problem: "the row with key \(key) is gone; the table changed while it was read")

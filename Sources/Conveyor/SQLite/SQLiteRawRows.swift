@@ -4,9 +4,9 @@ import GRDBSQLite
 
 /// Steps one of GRDB's prepared statements through SQLite's C API and lends
 /// each row to a closure: the only place Conveyor calls SQLite directly
-/// (GRDB opens the connection, prepares and caches the statement). What a
-/// row lends (its bytes) is valid only during the call; the statement is
-/// reset before and after.
+/// (GRDB opens the connection and prepares the statement, which the
+/// connection keeps). What a row lends (its bytes) is valid only during the
+/// call; the statement is reset before and after.
 enum SQLiteRawRows {
     /// Binds `keys` to the statement's parameters 1…n and calls `body` for each row.
     static func forEachRow(
@@ -47,6 +47,37 @@ struct SQLiteRawRow: SQLiteColumnValues {
         case SQLITE_FLOAT: return sqlite3_column_double(statement, index).databaseValue
         case SQLITE_NULL: return .null
         default: return withBytes(ofColumn: column) { bytes in bytes.map { Data($0) }?.databaseValue ?? .null }
+        }
+    }
+
+    /// Copies column `column` into `destination` (a field's place in a
+    /// sample, zeroed) when it holds what `layout` takes, and returns the rows
+    /// it holds; nil when it does not (nothing is written then).
+    func copy(column: Int, as layout: SQLiteFieldLayout, into destination: UnsafeMutableRawBufferPointer) -> Int? {
+        let index = CInt(column + 1)
+        let type = sqlite3_column_type(statement, index)
+        switch (layout.kind, type) {
+        case (.bytes, SQLITE_NULL):
+            return 0
+        case (.bytes, SQLITE_BLOB), (.bytes, SQLITE_TEXT):
+            // The pointer before the length, as SQLite asks.
+            let start = type == SQLITE_BLOB
+                ? sqlite3_column_blob(statement, index) : UnsafeRawPointer(sqlite3_column_text(statement, index))
+            let count = Int(sqlite3_column_bytes(statement, index))
+            guard count % layout.bytesPerRow == 0, count / layout.bytesPerRow <= layout.maxRows else { return nil }
+            if count > 0, let start { destination.baseAddress!.copyMemory(from: start, byteCount: count) }
+            return count / layout.bytesPerRow
+        case (.int64, SQLITE_INTEGER):
+            destination.storeBytes(of: sqlite3_column_int64(statement, index).littleEndian, as: Int64.self)
+            return 1
+        case (.float64, SQLITE_FLOAT):
+            destination.storeBytes(of: sqlite3_column_double(statement, index), as: Float64.self)
+            return 1
+        case (.float64, SQLITE_INTEGER):
+            destination.storeBytes(of: Double(sqlite3_column_int64(statement, index)), as: Float64.self)
+            return 1
+        default:
+            return nil
         }
     }
 

@@ -8,9 +8,11 @@ struct SQLiteTable: Sendable {
     let source: SQLiteSource
     let schema: Schema
     /// The key of each sample, ascending.
-    let keys: [Int64]
+    let keys: SQLiteKeys
     private let selectSQL: String
     private let keySQL: String
+    /// How each column is copied on the batch path, in order.
+    private let layouts: [SQLiteFieldLayout]
 
     /// Opens the database, checks the columns and loads the keys.
     init(_ source: SQLiteSource) throws(ConveyorError) {
@@ -22,13 +24,14 @@ struct SQLiteTable: Sendable {
         }
         self.source = source
         self.schema = try source.schema
+        layouts = zip(source.columns, schema.fields).map { SQLiteFieldLayout($0, field: $1) }
         keySQL = source.key.map(SQLiteColumn.quoted) ?? "rowid"
         selectSQL = "SELECT \(keySQL), " + source.columns.map { SQLiteColumn.quoted($0.name) }.joined(separator: ", ")
             + " FROM \(source.relation.sql)"
         let connection = try SQLiteTable.open(source)
         let keySQL = keySQL
         keys = try SQLiteTable.reading(source.path, on: connection) { database in
-            try Int64.fetchAll(database, sql: "SELECT \(keySQL) FROM \(source.relation.sql) ORDER BY \(keySQL)")
+            try SQLiteKeys.load(of: source.relation, key: source.key, keySQL: keySQL, in: database)
         }
         _ = try rows(from: keys.first ?? 0, limit: 1, on: connection)  // every column exists
     }
@@ -61,31 +64,51 @@ struct SQLiteTable: Sendable {
     }
 
     /// Writes the rows of `keys` into `batch`, the row of `keys[p]` as
-    /// sample `p`: one `IN` query (a cached statement), each row written
-    /// from SQLite's memory straight into the batch. Returns the positions
-    /// whose key no row has.
-    func write(keys: [Int64], into batch: inout BatchWriter, on connection: DatabaseQueue) throws(ConveyorError) -> [Int] {
+    /// sample `p`: one `IN` query (a statement the connection keeps per batch
+    /// size), each well-typed column copied from SQLite's memory straight into
+    /// its place in the batch (anything else takes `write(_:key:into:)`, which
+    /// converts it or says why it does not fit). Returns the positions whose
+    /// key no row has.
+    func write(keys: [Int64], into batch: inout BatchWriter, on connection: SQLiteConnection) throws(ConveyorError) -> [Int] {
         guard !keys.isEmpty else { return [] }
         // Rows come in key order: walk the batch's positions sorted by key alongside them.
         let byKey = keys.indices.sorted { keys[$0] < keys[$1] }
-        let sql = selectSQL + " WHERE \(keySQL) IN (" + String(repeating: "?,", count: keys.count - 1)
-            + "?) ORDER BY \(keySQL)"
         var missing: [Int] = []
         var next = 0
-        try SQLiteTable.reading(source.path, on: connection) { database in
-            try SQLiteRawRows.forEachRow(of: try database.cachedStatement(sql: sql), binding: keys, in: database) { row in
+        try SQLiteTable.reading(source.path, on: connection.queue) { database in
+            let statement = try connection.batchStatement(keys: keys.count, in: database) { count in
+                selectSQL + " WHERE \(keySQL) IN (" + String(repeating: "?,", count: count - 1) + "?) ORDER BY \(keySQL)"
+            }
+            try SQLiteRawRows.forEachRow(of: statement, binding: keys, in: database) { row in
                 let key = row.key
                 while next < byKey.count, keys[byKey[next]] < key {
                     missing.append(byKey[next])
                     next += 1
                 }
                 while next < byKey.count, keys[byKey[next]] == key {
-                    try batch.withSample(byKey[next]) { try write(row, key: key, into: &$0) }
+                    if try !copy(row, into: &batch, sample: byKey[next]) {
+                        try batch.withSample(byKey[next]) { try write(row, key: key, into: &$0) }
+                    }
                     next += 1
                 }
             }
         }
         return missing + byKey[next...]
+    }
+
+    /// Copies each column of `row` into sample `position` of `batch` as its
+    /// layout says; false (and the sample's fields partly written) when a
+    /// value is not what its field takes.
+    private func copy(_ row: SQLiteRawRow, into batch: inout BatchWriter, sample position: Int) throws(ConveyorError) -> Bool {
+        for (field, layout) in layouts.enumerated() {
+            let size = batch.sampleBytes(of: field)
+            let rows = batch.withUnsafeMutableBytes(of: field) { bytes in
+                row.copy(column: field, as: layout, into: UnsafeMutableRawBufferPointer(rebasing: bytes[(position * size)..<((position + 1) * size)]))
+            }
+            guard let rows else { return false }
+            if rows != layout.maxRows { try batch.setRows(rows, of: field, sample: position) }
+        }
+        return true
     }
 
     /// Up to `limit` rows from key `first` on, in key order.
