@@ -97,6 +97,14 @@ int cconveyor_wifexited(int status) { return WIFEXITED(status); }
 int cconveyor_wexitstatus(int status) { return WEXITSTATUS(status); }
 int cconveyor_wtermsig(int status) { return WTERMSIG(status); }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+int cconveyor_populate_write(void *base, size_t size) {
+    return madvise(base, size, MADV_POPULATE_WRITE);
+}
+
 void cconveyor_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();

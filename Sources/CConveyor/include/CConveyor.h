@@ -67,6 +67,10 @@ int cconveyor_wtermsig(int status);
 /// The processor's spin-wait hint (pause on x86, yield on arm).
 void cconveyor_cpu_relax(void);
 
+/// madvise(MADV_POPULATE_WRITE): maps every page of [base, base + size)
+/// writable now. 0, or -1 with errno (EINVAL before Linux 5.14).
+int cconveyor_populate_write(void *base, size_t size);
+
 // The SIGBUS guard (fault_guard.c): see SegmentGuard.swift.
 
 /// Registers the mapping [base, base + size): a SIGBUS there maps zero pages

@@ -41,6 +41,9 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     @usableFromInline let finished = Atomic<Bool>(false)
     @usableFromInline let stopping = StopSignal()
     @usableFromInline let threads = ThreadGroup()
+    /// Items the consumer gave back (`recycle`) for the workers to refill;
+    /// nil unless the prefetcher was made with `recycling:`.
+    @usableFromInline let spares: BoundedQueue<Element>?
 
     // MARK: Sequential sources
 
@@ -77,6 +80,46 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
         count: Int, workers: Int = 2, depth: Int = 10, delivery: Delivery = .ordered, seed: UInt64 = 0,
         produce: @escaping @Sendable (_ index: Int, _ context: inout ItemContext) throws -> Element
     ) throws(ConveyorError) {
+        try self.init(count: count, workers: workers, depth: depth, delivery: delivery, seed: seed, spares: nil,
+                      produce: produce)
+    }
+
+    /// Produces items 0..<count as `init(count:workers:depth:delivery:seed:produce:)`
+    /// does, reusing what the consumer is done with: `produce` gets, in
+    /// `spare`, an item given back with `recycle(_:)` (nil when none waits),
+    /// to refill in place of allocating a new one. Set `spare` to nil before
+    /// changing the item, so that it is the only reference and its buffers
+    /// are written in place.
+    ///
+    /// ```swift
+    /// let frames = try Prefetcher(count: n, recycling: { index, _, spare in
+    ///     guard var frame = spare else { return Frame(index) }
+    ///     spare = nil
+    ///     frame.refill(index)
+    ///     return frame
+    /// })
+    /// while let frame = try frames.next() { use(frame); frames.recycle(frame) }
+    /// ```
+    @inlinable
+    public convenience init(
+        count: Int, workers: Int = 2, depth: Int = 10, delivery: Delivery = .ordered, seed: UInt64 = 0,
+        recycling produce: @escaping @Sendable (_ index: Int, _ context: inout ItemContext, _ spare: inout Element?) throws
+            -> Element
+    ) throws(ConveyorError) {
+        // Room for every item that can be in flight, so a recycled item is never dropped in the steady state.
+        let spares = try BoundedQueue<Element>(capacity: Swift.max(1, depth) + Swift.max(1, workers))
+        try self.init(count: count, workers: workers, depth: depth, delivery: delivery, seed: seed, spares: spares) {
+            index, context in
+            var spare = spares.tryGet()
+            return try produce(index, &context, &spare)
+        }
+    }
+
+    @inlinable
+    convenience init(
+        count: Int, workers: Int, depth: Int, delivery: Delivery, seed: UInt64, spares: BoundedQueue<Element>?,
+        produce: @escaping @Sendable (_ index: Int, _ context: inout ItemContext) throws -> Element
+    ) throws(ConveyorError) {
         guard count >= 0 else { throw .invalidArgument("a Prefetcher's count must be 0 or more, not \(count)") }
         guard workers >= 1 else { throw .invalidArgument("a Prefetcher needs at least 1 worker, not \(workers)") }
         guard depth >= 1 else { throw .invalidArgument("a Prefetcher needs a depth of at least 1, not \(depth)") }
@@ -85,7 +128,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
             // One lane per worker; worker w makes the items the assignment
             // gives it (w, w+W, w+2W, …) and item k is read from its lane.
             let laneCapacity = Swift.max(1, (depth + workers - 1) / workers)
-            try self.init(lanes: workers, laneCapacity: laneCapacity, total: count, label: "depth")
+            try self.init(lanes: workers, laneCapacity: laneCapacity, total: count, label: "depth", spares: spares)
             for worker in 0..<workers {
                 let plan = WorkerPlan(worker: worker, seed: seed, lane: lanes[worker], stopping: stopping)
                 let items = assignment.stridedItems(ofWorker: worker)
@@ -96,7 +139,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
             }
         case .unordered:
             // One shared lane; workers claim the next index from a counter.
-            try self.init(lanes: 1, laneCapacity: depth, total: count, label: "depth")
+            try self.init(lanes: 1, laneCapacity: depth, total: count, label: "depth", spares: spares)
             let next = AtomicCounter()
             let remaining = AtomicCounter(workers)
             for worker in 0..<workers {
@@ -110,7 +153,8 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
     }
 
     @usableFromInline
-    init(lanes: Int, laneCapacity: Int, total: Int?, label: String) throws(ConveyorError) {
+    init(lanes: Int, laneCapacity: Int, total: Int?, label: String, spares: BoundedQueue<Element>? = nil)
+        throws(ConveyorError) {
         guard laneCapacity >= 1 else {
             throw .invalidArgument("a Prefetcher needs a \(label) of at least 1, not \(laneCapacity)")
         }
@@ -119,6 +163,7 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
         self.lanes = queues
         self.assignment = WorkerAssignment(firstItem: 0, itemCount: total ?? Int.max, workerCount: lanes)
         self.total = total
+        self.spares = spares
     }
 
     deinit {
@@ -180,6 +225,15 @@ public final class Prefetcher<Element: Sendable>: AsyncSequence, Sendable {
             finished.store(true, ordering: .releasing)
             return nil
         }
+    }
+
+    /// Gives an item the consumer is done with back to the workers, to be
+    /// refilled by a prefetcher made with `recycling:` (dropped otherwise,
+    /// or when enough spares wait already). Pass the last reference
+    /// (`recycle(consume item)`), or the worker's refill copies the buffers.
+    @inlinable
+    public func recycle(_ element: sending Element) {
+        _ = try? spares?.tryPut(element)
     }
 
     /// Ends every worker thread and returns once they have ended. Items not

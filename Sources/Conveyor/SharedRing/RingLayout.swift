@@ -188,6 +188,12 @@ struct RingLayout: Sendable, Equatable {
             let index = Int(position % UInt64(slotsPerLane))
             return slotsOffset + (lane * slotsPerLane + index) * slotBytes
         }
+
+        /// The bytes of all of `lane`'s slots, relative to the segment.
+        func slotBytes(ofLane lane: Int) -> Range<Int> {
+            let start = slotsOffset + lane * slotsPerLane * slotBytes
+            return start..<(start + slotsPerLane * slotBytes)
+        }
     }
 
     /// One field's place and size in a slot, as plain values.

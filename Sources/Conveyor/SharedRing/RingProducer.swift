@@ -68,7 +68,10 @@ public final class RingProducer {
         self.memory = ring.memory
         let startTime = PeerLiveness.ownStartTime
         let identity = PeerIdentity(pid: SystemCalls.processID(), startTime: startTime)
+        // A lane asked for by number is mapped before it is claimed (setting up, like attaching).
+        if let requestedLane, (0..<memory.laneCount).contains(requestedLane) { memory.prefaultSlots(ofLane: requestedLane) }
         let lane = try RingProducer.claimLane(memory, requested: requestedLane, identity: identity)
+        if requestedLane == nil { memory.prefaultSlots(ofLane: lane) }
         // Recovers the head (a predecessor may have died between publishing a slot and storing head)
         // and wakes waiting consumers: they watch the lane's new owner from now on.
         let (head, epoch) = memory.settleClaim(of: lane, startTime: startTime)

@@ -107,6 +107,19 @@ extension SystemCalls {
         return address
     }
 
+    /// Maps the pages of [address, address + count) of a shared writable
+    /// mapping now, writable, so that first writes there fault no more
+    /// (madvise MADV_POPULATE_WRITE; the pages are reserved already). Best
+    /// effort: on kernels before 5.14, or for pages past the file's end,
+    /// nothing happens and the first touches fault as before.
+    static func prefaultWritable(_ address: UnsafeMutableRawPointer, count: Int) {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard count > 0, page > 0 else { return }
+        let start = Int(bitPattern: address) / page * page
+        let end = (Int(bitPattern: address) + count + page - 1) / page * page
+        _ = cconveyor_populate_write(UnsafeMutableRawPointer(bitPattern: start), end - start)
+    }
+
     /// Unmaps a mapping made by `mapShared`.
     static func unmap(_ address: UnsafeMutableRawPointer, size: Int) {
         _ = munmap(address, size)

@@ -114,6 +114,12 @@ struct ScenarioItem: Sendable {
         self.ints = [Int32](repeating: Int32(k), count: ints)
     }
 
+    /// Makes this item item `k`, in place (its buffers are reused when this is their only reference).
+    mutating func refill(_ k: Int) {
+        floats.withUnsafeMutableBufferPointer { $0.update(repeating: Float(k)) }
+        ints.withUnsafeMutableBufferPointer { $0.update(repeating: Int32(k)) }
+    }
+
     /// The index the item claims (its first int).
     var index: Int { Int(ints[0]) }
 

@@ -16,11 +16,15 @@ extension BenchCatalog {
             BenchScenario(name: "threads-4k", summary: "2 producer threads → 1 consumer, 20,000 items of 4,160 B") { quick in
                 [try await BenchSupport.best(quick: quick) {
                     try prefetchItems(scenario: "threads-4k", items: 20_000, floats: 1_024, ints: 16)
+                }, try await BenchSupport.best(quick: quick) {
+                    try prefetchItems(scenario: "threads-4k", items: 20_000, floats: 1_024, ints: 16, recycling: true)
                 }]
             },
             BenchScenario(name: "threads-256k", summary: "2 producer threads → 1 consumer, 2,000 items of 262,208 B") { quick in
                 [try await BenchSupport.best(quick: quick) {
                     try prefetchItems(scenario: "threads-256k", items: 2_000, floats: 65_536, ints: 16)
+                }, try await BenchSupport.best(quick: quick) {
+                    try prefetchItems(scenario: "threads-256k", items: 2_000, floats: 65_536, ints: 16, recycling: true)
                 }]
             },
             BenchScenario(name: "prefetch-sleep-threads", summary: "2 threads, 100 items of 256k, 20 ms to make, 10 ms to use; ideal 1.0 s") { quick in
@@ -121,15 +125,28 @@ extension BenchCatalog {
 
     /// threads-* and prefetch-sleep-threads: a Prefetcher with 2 worker
     /// threads over an indexed source, queue depth 10, ordered delivery.
+    /// With `recycling`, the consumer gives each item back when it has
+    /// checked it and the workers refill it in place of allocating anew.
     static func prefetchItems(
         scenario: String, items: Int, floats: Int, ints: Int,
-        produceSeconds: Double = 0, consumeSeconds: Double = 0
+        produceSeconds: Double = 0, consumeSeconds: Double = 0, recycling: Bool = false
     ) throws -> BenchRow {
         let start = BenchSupport.now()
-        let prefetcher = try Prefetcher(count: items, workers: 2, depth: 10) { index, _ in
+        let make = { @Sendable (index: Int, spare: inout ScenarioItem?) -> ScenarioItem in
             if produceSeconds > 0 { BenchSupport.sleep(seconds: produceSeconds) }
-            return ScenarioItem(index, floats: floats, ints: ints)
+            guard var item = spare else { return ScenarioItem(index, floats: floats, ints: ints) }
+            spare = nil
+            item.refill(index)
+            return item
         }
+        let prefetcher = recycling
+            ? try Prefetcher<ScenarioItem>(count: items, workers: 2, depth: 10, recycling: { index, _, spare in
+                make(index, &spare)
+            })
+            : try Prefetcher<ScenarioItem>(count: items, workers: 2, depth: 10) { index, _ in
+                var none: ScenarioItem?
+                return make(index, &none)
+            }
         var check = DeliveryCheck(items: items)
         var waited = 0.0, slept = 0.0
         while true {
@@ -142,9 +159,10 @@ extension BenchCatalog {
                 BenchSupport.sleep(seconds: consumeSeconds)
                 slept += BenchSupport.now() - got
             }
+            if recycling { prefetcher.recycle(consume item) }
         }
         let seconds = BenchSupport.now() - start
-        var row = BenchRow(scenario: scenario, impl: "conveyor Prefetcher (2 threads)", items: items,
+        var row = BenchRow(scenario: scenario, impl: "conveyor Prefetcher (2 threads\(recycling ? ", recycling" : ""))", items: items,
                            itemBytes: (floats + ints) * 4, workers: 2, seconds: seconds,
                            corrupt: check.corrupt, missing: check.missing, duplicated: check.duplicated)
         if produceSeconds > 0 {

@@ -122,6 +122,56 @@ private func settledValue(of counter: AtomicCounter) -> Int {
         #expect(seeds[2] == SampleContext(seed: 5, epoch: 0, worker: 2).workerSeed)
     }
 
+    @Test(arguments: [(Delivery.ordered, 1), (.ordered, 3), (.unordered, 2)])
+    func recycledItemsAreRefilledInsteadOfMade(delivery: Delivery, workers: Int) throws {
+        let made = AtomicCounter()
+        let prefetcher = try Prefetcher<Refillable>(count: 1_000, workers: workers, depth: 4, delivery: delivery,
+                                                    recycling: { index, _, spare in
+            guard let item = spare else {
+                _ = made.next()
+                return Refillable(index)
+            }
+            spare = nil
+            item.value = index
+            return item
+        })
+        var seen = Set<Int>()
+        while let item = try prefetcher.next(timeout: .seconds(60)) {
+            if delivery == .ordered { #expect(item.value == seen.count) }
+            seen.insert(item.value)
+            prefetcher.recycle(item)
+        }
+        #expect(seen == Set(0..<1_000))
+        // At most the items in flight are ever made (lanes, one per worker, the consumer's); far fewer than 1,000.
+        #expect(made.current >= 1 && made.current <= 250)
+    }
+
+    @Test func aRefillNeverChangesAnItemTheConsumerStillHolds() throws {
+        let prefetcher = try Prefetcher<[Int]>(count: 200, workers: 2, depth: 4, recycling: { index, _, spare in
+            guard var item = spare else { return [Int](repeating: index, count: 64) }
+            spare = nil
+            for position in item.indices { item[position] = index }
+            return item
+        })
+        var kept: [[Int]] = []
+        while let item = try prefetcher.next(timeout: .seconds(60)) {
+            kept.append(item)
+            prefetcher.recycle(item)  // not the last reference: the refill copies
+        }
+        #expect(kept.count == 200)
+        for (k, item) in kept.enumerated() { #expect(item == [Int](repeating: k, count: 64)) }
+    }
+
+    @Test func recycleWithoutRecyclingDropsTheItem() throws {
+        let prefetcher = try Prefetcher(count: 10, workers: 2) { index, _ in [index] }
+        var out: [Int] = []
+        while let item = try prefetcher.next(timeout: .seconds(30)) {
+            out += item
+            prefetcher.recycle(item)
+        }
+        #expect(out == Array(0..<10))
+    }
+
     @Test func stopEndsWorkersWithItemsInFlight() throws {
         let produced = AtomicCounter()
         let prefetcher = try Prefetcher(count: 1_000_000, workers: 3, depth: 6) { index, _ in
@@ -165,4 +215,11 @@ private func settledValue(of counter: AtomicCounter) -> Int {
         gate.close()
         #expect(try prefetcher.next(timeout: .seconds(30)) == nil)
     }
+}
+
+/// An item a recycling test refills in place (a class, so that reuse is visible).
+private final class Refillable: @unchecked Sendable {
+    // @unchecked: one thread at a time owns an item (the worker refilling it, then the consumer).
+    var value: Int
+    init(_ value: Int) { self.value = value }
 }
