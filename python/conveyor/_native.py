@@ -13,8 +13,9 @@ import os
 from . import errors
 
 ABI_VERSION = 1
-#: The C interface's minor version this package needs at least (1: conveyor_producer_finish).
-ABI_MINOR = 1
+#: The C interface's minor version this package needs at least (1: conveyor_producer_finish; 2: the waits'
+#: settings and conveyor_loader_next_batch).
+ABI_MINOR = 2
 LIBRARY_NAME = "libConveyorC.so"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _REPOSITORY = os.path.dirname(os.path.dirname(_HERE))
@@ -93,6 +94,10 @@ _SIGNATURES = {
     "conveyor_consumer_open": ([_u64, _i32, _P(_u64), _err], _i32),
     "conveyor_consumer_next": ([_u64, _dbl, _i32, _i32, _P(_ptr), _P(_i64), _P(_u64), _P(_i64), _err], _i32),
     "conveyor_consumer_release": ([_u64, _u64, _err], _i32),
+    "conveyor_consumer_set_first_item_timeout": ([_u64, _dbl, _err], _i32),
+    "conveyor_consumer_set_spin_time": ([_u64, _dbl, _err], _i32),
+    "conveyor_producer_set_first_consumer_timeout": ([_u64, _dbl, _err], _i32),
+    "conveyor_producer_set_spin_time": ([_u64, _dbl, _err], _i32),
     "conveyor_loader_start": ([_str, _str, _str, _str, _P(_u64), _err], _i32),
     "conveyor_loader_describe": ([_u64, _P(_ptr), _err], _i32),
     "conveyor_loader_begin_epoch": ([_u64, _err], _i32),
@@ -109,6 +114,8 @@ _NEVER_WAIT = {
     "conveyor_ring_reset", "conveyor_producer_commit", "conveyor_producer_discard", "conveyor_producer_finish",
     "conveyor_consumer_release", "conveyor_loader_describe",
     "conveyor_loader_rows", "conveyor_loader_indices", "conveyor_loader_state",
+    "conveyor_consumer_set_first_item_timeout", "conveyor_consumer_set_spin_time",
+    "conveyor_producer_set_first_consumer_timeout", "conveyor_producer_set_spin_time",
 }
 fast = ctypes.PyDLL(library_path)
 _bare = ctypes.CDLL(library_path)
