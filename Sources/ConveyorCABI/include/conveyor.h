@@ -29,9 +29,11 @@ extern "C" {
    changes when a function or struct changes or goes; CONVEYOR_ABI_MINOR
    (conveyor_abi_minor()) counts functions added since. A caller built against
    this header works with a library of the same version and a minor at least
-   its own. Minor 1: conveyor_producer_finish. */
+   its own. Minor 1: conveyor_producer_finish. Minor 2: the waits' settings
+   (conveyor_consumer_set_first_item_timeout, conveyor_consumer_set_spin_time,
+   conveyor_producer_set_first_consumer_timeout, conveyor_producer_set_spin_time). */
 #define CONVEYOR_ABI_VERSION 1
-#define CONVEYOR_ABI_MINOR 1
+#define CONVEYOR_ABI_MINOR 2
 
 /* Error codes: one per ConveyorError case. */
 enum {
@@ -104,8 +106,10 @@ int32_t conveyor_ring_attach_name(const char *name, const char *schema_json, con
                                   conveyor_error *error);
 /* JSON: {"schema", "lanes", "slotsPerLane", "byteCount", "descriptor", "name" (or null)}. */
 int32_t conveyor_ring_describe(conveyor_handle ring, char **json, conveyor_error *error);
-/* JSON of the ring's state now: "depth", "capacity", "resets", "consumerPIDs", and per lane
-   "lane", "producerPID", "producerState", "depth", "capacity", "committed", "consumed", "discarded",
+/* JSON of the ring's state now (RingInfo's JSON, as `conveyor inspect --json` prints it): "depth",
+   "capacity", "resets", "consumerPIDs", "byteCount", and per lane "lane", "producerPID" and
+   "producerState" ("running", "stopped", "gone"; both absent while the lane is free), "depth",
+   "capacity", "committed", "consumed", "discarded", "sinceClaimSeconds" (absent while free),
    "finished" (its producer called conveyor_producer_finish);
    "text" is the same as a few readable lines. */
 int32_t conveyor_ring_info(conveyor_handle ring, char **json, conveyor_error *error);
@@ -141,6 +145,14 @@ int32_t conveyor_producer_discard(conveyor_handle producer, conveyor_error *erro
    ends with its lane claimed and not finished is a death (PRODUCER_DIED). */
 int32_t conveyor_producer_finish(conveyor_handle producer, conveyor_error *error);
 
+/* How long a reserve waits for the ring's first consumer while the lane is
+   full, before CONVEYOR_E_CONSUMER_GONE (RingProducer.firstConsumerTimeout;
+   default 60 s; negative: as long as the ring's creator lives). Minor 2. */
+int32_t conveyor_producer_set_first_consumer_timeout(conveyor_handle producer, double seconds, conveyor_error *error);
+/* How long a reserve keeps re-checking a full lane before it sleeps
+   (RingProducer.spinTime; default 50 µs; 0...1 s, 0: never spin). Minor 2. */
+int32_t conveyor_producer_set_spin_time(conveyor_handle producer, double seconds, conveyor_error *error);
+
 /* ---- Consumers ---------------------------------------------------------- */
 
 /* Attaches a consumer; `ordered` 1 reads lanes round-robin, 0 whichever is ready. */
@@ -155,6 +167,15 @@ int32_t conveyor_consumer_open(conveyor_handle ring, int32_t ordered, conveyor_h
 int32_t conveyor_consumer_next(conveyor_handle consumer, double timeout_seconds, int32_t cold_boot,
                                int32_t field_count, const void **fields, int64_t *rows, uint64_t *lease,
                                int64_t *place, conveyor_error *error);
+/* The longest a cold-boot wait (cold_boot 1, before the consumer's first item)
+   lasts when `timeout_seconds` is shorter (RingConsumer.firstItemTimeout;
+   default 60 s; negative: no limit). It then fails as a plain wait does
+   (CONVEYOR_E_TIMED_OUT when no producer ever came). Minor 2. */
+int32_t conveyor_consumer_set_first_item_timeout(conveyor_handle consumer, double seconds, conveyor_error *error);
+/* How long next keeps re-checking an empty ring before it sleeps
+   (RingConsumer.spinTime; default 2 ms, adapting below it; 0...1 s, 0: never
+   spin). Minor 2. */
+int32_t conveyor_consumer_set_spin_time(conveyor_handle consumer, double seconds, conveyor_error *error);
 /* Gives the leased slot back to its producer. */
 int32_t conveyor_consumer_release(conveyor_handle consumer, uint64_t lease, conveyor_error *error);
 
