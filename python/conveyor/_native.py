@@ -35,6 +35,21 @@ class Error(ctypes.Structure):
     ]
 
 
+class Batch(ctypes.Structure):
+    """``conveyor_batch``: what ``conveyor_loader_next_batch`` fills (made once per loader)."""
+    _fields_ = [
+        ("loader", ctypes.c_uint64),
+        ("field_count", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("fields", ctypes.POINTER(ctypes.c_void_p)),
+        ("byte_counts", ctypes.POINTER(ctypes.c_uint64)),
+        ("error", ctypes.POINTER(Error)),
+        ("epoch", ctypes.c_int64),
+        ("index", ctypes.c_int64),
+        ("samples", ctypes.c_int64),
+    ]
+
+
 def candidates():
     """The paths tried for the library, in order."""
     if os.environ.get("CONVEYOR_LIBRARY"):
@@ -102,6 +117,7 @@ _SIGNATURES = {
     "conveyor_loader_describe": ([_u64, _P(_ptr), _err], _i32),
     "conveyor_loader_begin_epoch": ([_u64, _err], _i32),
     "conveyor_loader_next": ([_u64, _dbl, _i32, _P(_ptr), _P(_u64), _P(_i64), _P(_i32), _err], _i32),
+    "conveyor_loader_next_batch": ([_P(Batch)], _i32),
     "conveyor_loader_rows": ([_u64, _i32, _P(_i64), _i64, _err], _i32),
     "conveyor_loader_indices": ([_u64, _P(_i64), _i64, _err], _i32),
     "conveyor_loader_release": ([_u64, _err], _i32),
@@ -146,6 +162,32 @@ if hasattr(lib, "conveyor_register_datasets"):
     if lib.conveyor_register_datasets() != 0:
         raise errors.InvalidArgument("%s: conveyor_register_datasets failed (a type name is taken twice?)"
                                      % library_path)
+
+
+try:
+    from . import _speedups
+except ImportError:  # built without a C compiler: the same call through ctypes
+    _speedups = None
+
+
+def next_batch_call(batch):
+    """``(call, function, batch_address)``: ``call(function, batch_address)``
+    calls ``conveyor_loader_next_batch(batch)`` (``batch`` a ``Batch`` the
+    caller keeps alive) and returns the batch's sample count, 0 at the
+    epoch's end, or minus the error code (``batch.error`` then holds the
+    error). Through conveyor._speedups when it was built (a few hundred
+    instructions a call), else through ctypes (about 2,000)."""
+    function = _bare["conveyor_loader_next_batch"]
+    address = ctypes.cast(function, ctypes.c_void_p).value
+    if _speedups is not None:
+        return _speedups.next_batch, address, ctypes.addressof(batch)
+    function.restype = _i32
+    argument = ctypes.byref(batch)
+
+    def call_through_ctypes(_function, _batch):
+        code = function(argument)
+        return -code if code else batch.samples
+    return call_through_ctypes, address, ctypes.addressof(batch)
 
 
 def exception(error):

@@ -59,12 +59,12 @@ class DataLoader:
         loader = self._started()
         names = [field.name for field in loader.schema]
         if self.copy:
-            for arrays in loader._epoch(None):
-                yield {name: torch.from_numpy(array.copy()) for name, array in zip(names, arrays)}
-            return
-        # The same memory always gives the same arrays (see Loader): their tensors are made once per place.
-        for tensors in loader._epoch(lambda arrays: {name: torch.from_numpy(a) for name, a in zip(names, arrays)}):
-            yield dict(tensors)
+            return ({name: torch.from_numpy(array.copy()) for name, array in zip(names, arrays)}
+                    for arrays in loader._epoch(None))
+        # The same memory always gives the same arrays (see Loader): their tensors are made once per place, and
+        # each batch is a dict of its own (a loop may change it). Returned, not iterated here: one generator.
+        return loader._epoch(lambda arrays: {name: torch.from_numpy(a) for name, a in zip(names, arrays)},
+                             dict.copy)
 
     def __len__(self):
         """Batches per epoch (for the sequential and shuffled samplers)."""

@@ -31,7 +31,8 @@ extern "C" {
    this header works with a library of the same version and a minor at least
    its own. Minor 1: conveyor_producer_finish. Minor 2: the waits' settings
    (conveyor_consumer_set_first_item_timeout, conveyor_consumer_set_spin_time,
-   conveyor_producer_set_first_consumer_timeout, conveyor_producer_set_spin_time). */
+   conveyor_producer_set_first_consumer_timeout, conveyor_producer_set_spin_time)
+   and conveyor_loader_next_batch with struct conveyor_batch. */
 #define CONVEYOR_ABI_VERSION 1
 #define CONVEYOR_ABI_MINOR 2
 
@@ -220,6 +221,26 @@ int32_t conveyor_loader_begin_epoch(conveyor_handle loader, conveyor_error *erro
 int32_t conveyor_loader_next(conveyor_handle loader, double timeout_seconds, int32_t field_count,
                              const void **fields, uint64_t *byte_counts, int64_t *batch, int32_t *has_batch,
                              conveyor_error *error);
+/* A batch as conveyor_loader_next_batch lends it. A caller makes one per
+   loader, sets the members marked "in" once, and passes it for every batch:
+   the call takes one argument and allocates nothing. Minor 2. */
+typedef struct conveyor_batch {
+    conveyor_handle loader;     /* in: the loader */
+    int32_t field_count;        /* in: the schema's field count (the length of both arrays) */
+    int32_t reserved;
+    const void **fields;        /* in: an array of field_count; out: where each field's bytes are
+                                   ([samples] + shape, row-major) */
+    uint64_t *byte_counts;      /* in: an array of field_count; out: each field's size in bytes */
+    conveyor_error *error;      /* in: filled when the call fails; may be NULL */
+    int64_t epoch;              /* out: the batch's epoch */
+    int64_t index;              /* out: its index in the epoch */
+    int64_t samples;            /* out: its samples; 0 at the epoch's end (nothing is lent then) */
+} conveyor_batch;
+
+/* conveyor_loader_next in one argument: gives back the batch lent before and
+   lends the iteration's next, as conveyor_loader_next does, filling `batch`
+   (`samples` 0 at the epoch's end). Minor 2. */
+int32_t conveyor_loader_next_batch(conveyor_batch *batch);
 /* The rows each sample of the lent batch uses in field `field` (`capacity` >= samples). */
 int32_t conveyor_loader_rows(conveyor_handle loader, int32_t field, int64_t *rows, int64_t capacity,
                              conveyor_error *error);
