@@ -12,11 +12,14 @@ processes (Swift programs: no GIL, no pickling) through shared memory.
     # later, in a new process:
     loader.load_state_dict(checkpoint["loader"])   # the next iteration gives the batches that came next
 
-Each batch is a dict of tensors, one per field. With ``copy=False`` (the
-default) a tensor is ``torch.from_numpy`` over the batch's memory (the
-shared-memory slot its worker wrote, or with ``in_place=False`` the
-library's copy of it): valid until the next batch is asked
-for (copy what you keep, or pass ``copy=True``). Only this module imports torch.
+Each batch is a dict of tensors, one per field (a dict of its own: change
+it freely). With ``copy=False`` (the default) a tensor is
+``torch.from_numpy`` over the batch's memory (the shared-memory slot its
+worker wrote, or with ``in_place=False`` the library's copy of it): valid
+until the next batch is asked for. The tensors of a slot are made once and
+handed out again with each later batch in that slot, so a tensor kept past
+its batch shows a later batch, not an error: copy what you keep
+(``tensor.clone()``), or pass ``copy=True``. Only this module imports torch.
 """
 
 import torch
