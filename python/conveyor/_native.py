@@ -166,28 +166,25 @@ if hasattr(lib, "conveyor_register_datasets"):
 
 try:
     from . import _speedups
-except ImportError:  # built without a C compiler: the same call through ctypes
+except ImportError:  # built without a C compiler: the loader's loop in Python, through ctypes
     _speedups = None
 
 
 def next_batch_call(batch):
     """``(call, function, batch_address)``: ``call(function, batch_address)``
-    calls ``conveyor_loader_next_batch(batch)`` (``batch`` a ``Batch`` the
-    caller keeps alive) and returns the batch's sample count, 0 at the
-    epoch's end, or minus the error code (``batch.error`` then holds the
-    error). Through conveyor._speedups when it was built (a few hundred
-    instructions a call), else through ctypes (about 2,000)."""
+    calls ``conveyor_loader_next_batch(batch)`` through ctypes (``batch`` a
+    ``Batch`` the caller keeps alive) and returns the batch's sample count,
+    0 at the epoch's end, or minus the error code (``batch.error`` then holds
+    the error). ``function`` and ``batch_address`` are what
+    conveyor._speedups.Epoch takes to make the same call in C."""
     function = _bare["conveyor_loader_next_batch"]
-    address = ctypes.cast(function, ctypes.c_void_p).value
-    if _speedups is not None:
-        return _speedups.next_batch, address, ctypes.addressof(batch)
     function.restype = _i32
     argument = ctypes.byref(batch)
 
     def call_through_ctypes(_function, _batch):
         code = function(argument)
         return -code if code else batch.samples
-    return call_through_ctypes, address, ctypes.addressof(batch)
+    return call_through_ctypes, ctypes.cast(function, ctypes.c_void_p).value, ctypes.addressof(batch)
 
 
 def exception(error):

@@ -175,7 +175,7 @@ class Loader(_native.HandleOwner):
                                     byte_counts=self._bytes, error=ctypes.pointer(self._error))
         self._views = {}
         self._shapes = [(field.shape, field.numpy_dtype) for field in self.schema]
-        self._next_batch = _native.next_batch_call(self._batch)  # (call, its two arguments)
+        self._next_batch = _native.next_batch_call(self._batch)  # (call, its two arguments: see _native)
 
     def __iter__(self):
         """One epoch: yields Batches, each valid until the next is asked for."""
@@ -184,12 +184,29 @@ class Loader(_native.HandleOwner):
             yield Batch(self, batch.epoch, batch.index, batch.samples, arrays)
 
     def _epoch(self, make, fresh=None):
-        """One epoch: yields, per batch, its arrays (``make`` None) or
-        ``make(arrays)``, made once per place in memory and reused (with
-        ``fresh``, ``fresh(made)`` is yielded instead, e.g. a copy of a dict
-        the caller may change). The current batch's epoch, index and size
-        are in ``self._batch``."""
-        _native.call("conveyor_loader_begin_epoch", _native._u64(self._checked()))
+        """One epoch, as an iterator: per batch, its arrays (``make`` None)
+        or ``make(arrays)``, made once per place in memory and reused (with
+        ``fresh``, None or ``dict.copy``, ``fresh(made)`` instead: a dict
+        the caller may change). The epoch begins at the first ``next``. The
+        current batch's epoch, index and size are in ``self._batch``."""
+        fields, sizes, count, view = self._fields, self._bytes, self._count, self._view
+
+        def begin():
+            _native.call("conveyor_loader_begin_epoch", _native._u64(self._checked()))
+        if _native._speedups is not None:
+            # The same loop in C (conveyor._speedups.Epoch), ``make`` called only for a place not seen yet.
+            def made_for(samples):
+                made = tuple(view(index, fields[index], sizes[index], samples) for index in range(count))
+                return made if make is None else make(made)
+
+            def fail():
+                raise _native.exception(self._error)
+            return _speedups_epoch(self._next_batch, begin, made_for, fail, fresh)
+        return self._epoch_through_ctypes(begin, make, fresh)
+
+    def _epoch_through_ctypes(self, begin, make, fresh):
+        """``_epoch`` in Python, through ctypes (when conveyor._speedups was not built)."""
+        begin()
         fields, sizes, count, places, view = self._fields, self._bytes, self._count, {}, self._view
         next_batch, function, argument = self._next_batch
         while True:
@@ -239,6 +256,14 @@ class Loader(_native.HandleOwner):
     def close(self):
         """Stops the workers (waits for them; kills what does not stop within a second)."""
         super().close()
+
+
+def _speedups_epoch(call, begin, made_for, fail, fresh):
+    """conveyor._speedups.Epoch over ``call`` (``_native.next_batch_call``'s triple); ``fresh`` None or dict.copy."""
+    if fresh not in (None, dict.copy):
+        raise ValueError("fresh must be None or dict.copy")
+    _, function, batch = call
+    return _native._speedups.Epoch(function, batch, begin, made_for, fail, fresh is dict.copy)
 
 
 def _state_json(state):
