@@ -55,14 +55,30 @@ public func conveyorLoaderNext(
             hasBatch.pointee = 0
             return
         }
-        for (index, bytes) in lent.fields.enumerated() {
-            fields[index] = bytes.baseAddress
-            byteCounts[index] = UInt64(bytes.count)
-        }
+        try handle.writeLentFields(to: fields, byteCounts)
         batch[0] = Int64(lent.epoch)
         batch[1] = Int64(lent.index)
         batch[2] = Int64(lent.count)
         hasBatch.pointee = 1
+    }
+}
+
+/// `conveyor_loader_next_batch`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_next_batch")
+public func conveyorLoaderNextBatch(_ batch: UnsafeMutablePointer<conveyor_batch>?) -> Int32 {
+    guard let batch else { return ConveyorError.invalidArgument("batch is NULL").abiCode }
+    return abiCall(batch.pointee.error) { () throws(ConveyorError) in
+        let handle = try Handles.get(batch.pointee.loader, as: LoaderHandle.self)
+        try checkFieldCount(batch.pointee.field_count, handle.schema)
+        let fields = try required(batch.pointee.fields, "fields"), byteCounts = try required(batch.pointee.byte_counts, "byte_counts")
+        guard let lent = try handle.next() else {
+            batch.pointee.samples = 0
+            return
+        }
+        try handle.writeLentFields(to: fields, byteCounts)
+        batch.pointee.epoch = Int64(lent.epoch)
+        batch.pointee.index = Int64(lent.index)
+        batch.pointee.samples = Int64(lent.count)
     }
 }
 

@@ -3,7 +3,8 @@ import Synchronization
 
 /// An object a C caller holds by handle: a ring, producer, consumer or loader.
 ///
-/// Conformers are `@unchecked Sendable` for one reason, stated in the C
+/// Conformers are final classes (a lookup compares the exact type), and
+/// `@unchecked Sendable` for one reason, stated in the C
 /// header: a handle is used by one thread at a time, so the table only
 /// passes each object between threads, never shares it.
 protocol HandleObject: AnyObject, Sendable {
@@ -22,7 +23,14 @@ extension HandleObject {
 enum Handles {
     private struct Table {
         var next: UInt64 = 1
-        var objects: [UInt64: any HandleObject] = [:]
+        var objects: [UInt64: Entry] = [:]
+    }
+
+    /// An object and its dynamic type, compared by identity on each lookup
+    /// instead of a dynamic cast.
+    private struct Entry {
+        let object: any HandleObject
+        let type: ObjectIdentifier
     }
 
     private static let table = Mutex(Table())
@@ -32,27 +40,27 @@ enum Handles {
         table.withLock { table in
             let handle = table.next
             table.next += 1
-            table.objects[handle] = object
+            table.objects[handle] = Entry(object: object, type: ObjectIdentifier(type(of: object)))
             return handle
         }
     }
 
     /// The object behind `handle`, which must be an `Object`.
     static func get<Object: HandleObject>(_ handle: UInt64, as _: Object.Type) throws(ConveyorError) -> Object {
-        guard let object = table.withLock({ $0.objects[handle] }) else {
+        guard let entry = table.withLock({ $0.objects[handle] }) else {
             throw .invalidArgument("handle \(handle) is not open (never made, or closed already)")
         }
-        guard let typed = object as? Object else {
-            throw .invalidArgument("handle \(handle) is a \(type(of: object).kind), not a \(Object.kind)")
+        guard entry.type == ObjectIdentifier(Object.self) else {
+            throw .invalidArgument("handle \(handle) is a \(type(of: entry.object).kind), not a \(Object.kind)")
         }
-        return typed
+        return unsafeDowncast(entry.object, to: Object.self)
     }
 
     /// Forgets `handle` and closes its object.
     static func remove(_ handle: UInt64) throws(ConveyorError) {
-        guard let object = table.withLock({ $0.objects.removeValue(forKey: handle) }) else {
+        guard let entry = table.withLock({ $0.objects.removeValue(forKey: handle) }) else {
             throw .invalidArgument("handle \(handle) is not open (never made, or closed already)")
         }
-        object.close()
+        entry.object.close()
     }
 }

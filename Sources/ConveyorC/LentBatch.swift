@@ -9,6 +9,7 @@ struct LentBatch {
     var count: Int
     /// The samples' dataset indices (empty when lent in place: the lease's view has them).
     var indices: [Int]
+    /// Each field's bytes in the copy (empty when lent in place: the lease's view has them).
     var fields: [UnsafeRawBufferPointer]
     /// Each field's rows per sample (empty when lent in place: the lease's view has them).
     var rows: [[Int]]
@@ -22,14 +23,10 @@ extension LentBatch {
             rows: view.schema.fields.map { (try? view.rows(of: $0.name)) ?? [] })
     }
 
-    /// `view` where it lies: valid while the view's lease is held. Its
-    /// indices and rows are read from the view when asked for, not copied per batch.
+    /// `view` where it lies, valid while the view's lease is held: its
+    /// place only. Its fields, indices and rows are read from the view when
+    /// asked for, not copied per batch.
     init(lending view: borrowing BatchView) {
-        self.init(
-            epoch: view.epoch, index: view.index, count: view.count, indices: [],
-            fields: view.schema.fields.map { field in
-                (try? view.withUnsafeBytes(of: field.name) { $0 }) ?? UnsafeRawBufferPointer(start: nil, count: 0)
-            },
-            rows: [])
+        self.init(epoch: view.epoch, index: view.index, count: view.count, indices: [], fields: [], rows: [])
     }
 }

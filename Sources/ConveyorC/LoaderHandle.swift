@@ -76,6 +76,27 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         return lent
     }
 
+    /// Stores where each field of the lent batch lies and its size in
+    /// `fields` and `byteCounts` (`schema.fields.count` elements each).
+    func writeLentFields(
+        to fields: UnsafeMutablePointer<UnsafeRawPointer?>, _ byteCounts: UnsafeMutablePointer<UInt64>
+    ) throws(ConveyorError) {
+        let lent = try lentBatch()
+        for field in 0..<schema.fields.count {
+            let bytes: UnsafeRawBufferPointer
+            if lent.fields.isEmpty {
+                guard let lentInPlace = try typed({ try lease?.view.withUnsafeBytes(ofFieldAt: field) { $0 } }) else {
+                    throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
+                }
+                bytes = lentInPlace
+            } else {
+                bytes = lent.fields[field]
+            }
+            fields[field] = bytes.baseAddress
+            byteCounts[field] = UInt64(bytes.count)
+        }
+    }
+
     /// Gives the lent batch back (its slot returns to its worker).
     func release() {
         lent = nil

@@ -49,38 +49,18 @@ struct RingDescription: Encodable {
     }
 }
 
-/// `conveyor_ring_info`'s answer: `RingInfo` as JSON.
+/// `conveyor_ring_info`'s answer: `RingInfo`'s own JSON, plus its
+/// `description` as "text".
 struct RingInfoDocument: Encodable {
-    struct Lane: Encodable {
-        var lane: Int
-        var producerPID: Int32?
-        var producerState: String?
-        var depth: Int
-        var capacity: Int
-        var committed: UInt64
-        var consumed: UInt64
-        var discarded: UInt64
-        /// The lane's producer called finish (the end of its stream).
-        var finished: Bool
-    }
+    var info: RingInfo
 
-    var depth: Int
-    var capacity: Int
-    var resets: UInt64
-    var consumerPIDs: [Int32]
-    var lanes: [Lane]
-    var text: String
+    init(_ info: RingInfo) { self.info = info }
 
-    init(_ info: RingInfo) {
-        depth = info.depth
-        capacity = info.capacity
-        resets = info.resets
-        consumerPIDs = info.consumerPIDs
-        lanes = info.lanes.map {
-            Lane(lane: $0.lane, producerPID: $0.producerPID, producerState: $0.producerState?.rawValue, depth: $0.depth,
-                 capacity: $0.capacity, committed: $0.committed, consumed: $0.consumed, discarded: $0.discarded,
-                 finished: $0.finished)
-        }
-        text = info.description
+    private enum CodingKeys: String, CodingKey { case text }
+
+    func encode(to encoder: any Encoder) throws {
+        try info.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(info.description, forKey: .text)
     }
 }

@@ -13,8 +13,9 @@ import os
 from . import errors
 
 ABI_VERSION = 1
-#: The C interface's minor version this package needs at least (1: conveyor_producer_finish).
-ABI_MINOR = 1
+#: The C interface's minor version this package needs at least (1: conveyor_producer_finish; 2: the waits'
+#: settings and conveyor_loader_next_batch).
+ABI_MINOR = 2
 LIBRARY_NAME = "libConveyorC.so"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _REPOSITORY = os.path.dirname(os.path.dirname(_HERE))
@@ -31,6 +32,21 @@ class Error(ctypes.Structure):
         ("reserved", ctypes.c_int32),
         ("status", ctypes.c_char * 256),
         ("message", ctypes.c_char * 1024),
+    ]
+
+
+class Batch(ctypes.Structure):
+    """``conveyor_batch``: what ``conveyor_loader_next_batch`` fills (made once per loader)."""
+    _fields_ = [
+        ("loader", ctypes.c_uint64),
+        ("field_count", ctypes.c_int32),
+        ("reserved", ctypes.c_int32),
+        ("fields", ctypes.POINTER(ctypes.c_void_p)),
+        ("byte_counts", ctypes.POINTER(ctypes.c_uint64)),
+        ("error", ctypes.POINTER(Error)),
+        ("epoch", ctypes.c_int64),
+        ("index", ctypes.c_int64),
+        ("samples", ctypes.c_int64),
     ]
 
 
@@ -93,10 +109,15 @@ _SIGNATURES = {
     "conveyor_consumer_open": ([_u64, _i32, _P(_u64), _err], _i32),
     "conveyor_consumer_next": ([_u64, _dbl, _i32, _i32, _P(_ptr), _P(_i64), _P(_u64), _P(_i64), _err], _i32),
     "conveyor_consumer_release": ([_u64, _u64, _err], _i32),
+    "conveyor_consumer_set_first_item_timeout": ([_u64, _dbl, _err], _i32),
+    "conveyor_consumer_set_spin_time": ([_u64, _dbl, _err], _i32),
+    "conveyor_producer_set_first_consumer_timeout": ([_u64, _dbl, _err], _i32),
+    "conveyor_producer_set_spin_time": ([_u64, _dbl, _err], _i32),
     "conveyor_loader_start": ([_str, _str, _str, _str, _P(_u64), _err], _i32),
     "conveyor_loader_describe": ([_u64, _P(_ptr), _err], _i32),
     "conveyor_loader_begin_epoch": ([_u64, _err], _i32),
     "conveyor_loader_next": ([_u64, _dbl, _i32, _P(_ptr), _P(_u64), _P(_i64), _P(_i32), _err], _i32),
+    "conveyor_loader_next_batch": ([_P(Batch)], _i32),
     "conveyor_loader_rows": ([_u64, _i32, _P(_i64), _i64, _err], _i32),
     "conveyor_loader_indices": ([_u64, _P(_i64), _i64, _err], _i32),
     "conveyor_loader_release": ([_u64, _err], _i32),
@@ -109,6 +130,8 @@ _NEVER_WAIT = {
     "conveyor_ring_reset", "conveyor_producer_commit", "conveyor_producer_discard", "conveyor_producer_finish",
     "conveyor_consumer_release", "conveyor_loader_describe",
     "conveyor_loader_rows", "conveyor_loader_indices", "conveyor_loader_state",
+    "conveyor_consumer_set_first_item_timeout", "conveyor_consumer_set_spin_time",
+    "conveyor_producer_set_first_consumer_timeout", "conveyor_producer_set_spin_time",
 }
 fast = ctypes.PyDLL(library_path)
 _bare = ctypes.CDLL(library_path)
@@ -139,6 +162,29 @@ if hasattr(lib, "conveyor_register_datasets"):
     if lib.conveyor_register_datasets() != 0:
         raise errors.InvalidArgument("%s: conveyor_register_datasets failed (a type name is taken twice?)"
                                      % library_path)
+
+
+try:
+    from . import _speedups
+except ImportError:  # built without a C compiler: the loader's loop in Python, through ctypes
+    _speedups = None
+
+
+def next_batch_call(batch):
+    """``(call, function, batch_address)``: ``call(function, batch_address)``
+    calls ``conveyor_loader_next_batch(batch)`` through ctypes (``batch`` a
+    ``Batch`` the caller keeps alive) and returns the batch's sample count,
+    0 at the epoch's end, or minus the error code (``batch.error`` then holds
+    the error). ``function`` and ``batch_address`` are what
+    conveyor._speedups.Epoch takes to make the same call in C."""
+    function = _bare["conveyor_loader_next_batch"]
+    function.restype = _i32
+    argument = ctypes.byref(batch)
+
+    def call_through_ctypes(_function, _batch):
+        code = function(argument)
+        return -code if code else batch.samples
+    return call_through_ctypes, ctypes.cast(function, ctypes.c_void_p).value, ctypes.addressof(batch)
 
 
 def exception(error):

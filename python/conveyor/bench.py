@@ -134,10 +134,11 @@ def swift_reference():
     return path if os.path.exists(path) else None
 
 
-def swift_rows(executable):
-    """loader-npy's rows of the 2-process loader (in place, and copied out; each the best of three) by `executable`."""
+def swift_rows(executable, scenario="loader-npy-in-place"):
+    """``scenario``'s rows by `executable` (`conveyor bench --json`): loader-npy-in-place is torch-npy's loader
+    consumed from Swift in place (2 worker processes, one timed epoch after a warm one); [] when it fails."""
     try:
-        out = subprocess.run([executable, "bench", "--json", "loader-npy"], stdout=subprocess.PIPE,
+        out = subprocess.run([executable, "bench", "--json", scenario], stdout=subprocess.PIPE,
                              stderr=subprocess.DEVNULL, universal_newlines=True, timeout=600)
     except (OSError, subprocess.SubprocessError):
         return []
@@ -147,13 +148,14 @@ def swift_rows(executable):
             row = json.loads(line)
         except ValueError:
             continue
-        if row.get("scenario") == "loader-npy" and "2 processes" in row.get("impl", ""):
+        if row.get("scenario") == scenario:
             rows.append(row)
     return rows
 
 
 def _epoch_samples_per_s(loader, key=None, timed=1):
-    """Samples and seconds of the fastest of ``timed`` epochs, after a warm one."""
+    """Samples and seconds of the fastest of ``timed`` epochs, after a warm one. Samples are counted by
+    ``shape[0]``, a C getter (``len`` of a tensor runs Python code: about as much as a loader's whole batch)."""
     for _ in loader:  # the warm epoch
         pass
     best = None
@@ -161,11 +163,19 @@ def _epoch_samples_per_s(loader, key=None, timed=1):
         started = time.perf_counter()
         samples = 0
         for batch in loader:
-            samples += len(batch[key] if key is not None else batch)
+            samples += (batch[key] if key is not None else batch).shape[0]
         seconds = time.perf_counter() - started
         if best is None or seconds < best[1]:
             best = (samples, seconds)
     return best
+
+
+#: conveyor.torch's loader in torch-npy, configured as `conveyor bench loader-npy-in-place` configures its own.
+TORCH_NPY_OPTIONS = dict(batch_size=64, shuffle=True, num_workers=2, prefetch_factor=4, timeout=60)
+#: Pairs (conveyor.torch, the same loader from Swift) measured back to back; the order alternates within pairs.
+TORCH_NPY_PAIRS = 3
+#: Each side's figure is the fastest of this many epochs of one fresh loader, after a warm one.
+TORCH_NPY_EPOCHS = 5
 
 
 def torch_npy_rows():
@@ -177,35 +187,59 @@ def torch_npy_rows():
     with tempfile.TemporaryDirectory(prefix="conveyor-bench-") as folder:
         images, labels = torch_npy_files(folder)
 
-        def row(impl, workers, samples, seconds):
-            rows.append(dict(scenario="torch-npy", impl=impl, items=samples, item_bytes=28 * 28 + 8, workers=workers,
-                             seconds=round(seconds, 4), items_per_s=round(samples / seconds, 1),
-                             MB_per_s=round(samples * (28 * 28 + 8) / seconds / 1e6, 1), corrupt=0, missing=0,
-                             duplicated=0, note="samples/s, batches of 64, shuffled, one epoch after a warm one"))
+        def row(impl, workers, samples, seconds, note):
+            return dict(scenario="torch-npy", impl=impl, items=samples, item_bytes=28 * 28 + 8, workers=workers,
+                        seconds=round(seconds, 4), items_per_s=round(samples / seconds, 1),
+                        MB_per_s=round(samples * (28 * 28 + 8) / seconds / 1e6, 1), corrupt=0, missing=0,
+                        duplicated=0, note=note)
 
-        loader = ConveyorDataLoader(conveyor_torch_npy_dataset(images, labels), batch_size=64, shuffle=True,
-                                    num_workers=2, seed=1, timeout=60)
-        row("conveyor.torch (2 worker processes, images+labels)", 2, *_epoch_samples_per_s(loader, "image", timed=3))
-        rows[-1]["note"] += " (the best of three epochs, as the Swift rows are the best of three loaders)"
-        loader.close()
+        def python_side(seed):
+            # A fresh loader per pair, as the Swift side starts a fresh one: a warm epoch, then the timed one.
+            loader = ConveyorDataLoader(conveyor_torch_npy_dataset(images, labels), seed=seed, **TORCH_NPY_OPTIONS)
+            try:
+                return _epoch_samples_per_s(loader, "image", timed=TORCH_NPY_EPOCHS)
+            finally:
+                loader.close()
+
+        # conveyor.torch and the same loader consumed from Swift (`conveyor bench loader-npy-in-place`, its own
+        # files of the same shapes), interleaved pair by pair on a shared machine: the ratio is taken per pair.
         swift = swift_reference()
-        if swift:
-            # The same loader consumed from Swift: `conveyor bench loader-npy`, right after, on its own files of
-            # the same shapes. The Python row's note gives its ratio to the in-place one (the faster path).
-            for reference in swift_rows(swift):
-                rows.append(dict(reference, scenario="torch-npy",
-                                 impl="conveyor DataLoader from Swift (%s)" % reference["impl"].split("(", 1)[-1]
-                                 .rstrip(")")))
-                if "in place" in reference["impl"]:
-                    ratio = rows[0]["items_per_s"] / reference["items_per_s"]
-                    rows[0]["note"] += "; %.2fx the same loader consumed from Swift in place" % ratio
+        pairs = []
+        for pair in range(TORCH_NPY_PAIRS if swift else 1):
+            python_first = pair % 2 == 0
+            measured = {}
+            for side in ("python", "swift") if python_first else ("swift", "python"):
+                if side == "python":
+                    measured[side] = python_side(pair + 1)
+                else:
+                    found = swift_rows(swift)
+                    if found:
+                        measured[side] = found[0]
+            pairs.append(measured)
+        best = max((p["python"] for p in pairs), key=lambda m: m[0] / m[1])
+        note = ("samples/s, batches of 64, shuffled, prefetch 4; the fastest of %d epochs after a warm one, the best "
+                "of %d fresh loaders" % (TORCH_NPY_EPOCHS, len(pairs)))
+        ratios = [(p["python"][0] / p["python"][1]) / p["swift"]["items_per_s"] for p in pairs if "swift" in p]
+        if ratios:
+            note += "; per pair, x the same loader consumed from Swift in place just before or after: %s" % (
+                ", ".join("%.2f" % r for r in ratios))
+        rows.append(row("conveyor.torch (2 worker processes, images+labels)", 2, best[0], best[1], note))
+        swift_side = [p["swift"] for p in pairs if "swift" in p]
+        if swift_side:
+            reference = max(swift_side, key=lambda r: r["items_per_s"])
+            rows.append(dict(reference, scenario="torch-npy",
+                             impl="conveyor DataLoader from Swift (2 processes, in place, batch path)",
+                             note="the best of %d, each paired with a conveyor.torch run: %s" % (
+                                 len(swift_side), reference.get("note", ""))))
         for with_labels in (True, False):
             for workers in (0, 2):
                 options = dict(num_workers=workers, persistent_workers=True) if workers else {}
                 dataset = MappedImages(images, labels if with_labels else None)
                 loader = torch.utils.data.DataLoader(dataset, batch_size=64, shuffle=True, **options)
-                row("torch DataLoader (%d workers, %s)" % (workers, "images+labels" if with_labels else "images"),
-                    workers, *_epoch_samples_per_s(loader, 0 if with_labels else None))
+                rows.append(row("torch DataLoader (%d workers, %s)" % (
+                    workers, "images+labels" if with_labels else "images"), workers,
+                    *_epoch_samples_per_s(loader, 0 if with_labels else None),
+                    note="samples/s, batches of 64, shuffled, one epoch after a warm one"))
                 del loader
     return rows
 

@@ -169,49 +169,65 @@ class Loader(_native.HandleOwner):
         self._count = count
         self._fields = (ctypes.c_void_p * count)()
         self._bytes = (ctypes.c_uint64 * count)()
-        self._batch = (ctypes.c_int64 * 3)()
-        self._has = ctypes.c_int32()
         self._error = _native.Error()
+        # What conveyor_loader_next_batch fills: made once, passed by reference for every batch.
+        self._batch = _native.Batch(loader=self._handle, field_count=count, fields=self._fields,
+                                    byte_counts=self._bytes, error=ctypes.pointer(self._error))
         self._views = {}
         self._shapes = [(field.shape, field.numpy_dtype) for field in self.schema]
-        self._next_unchecked = _native.bare("conveyor_loader_next")
+        self._next_batch = _native.next_batch_call(self._batch)  # (call, its two arguments: see _native)
 
     def __iter__(self):
         """One epoch: yields Batches, each valid until the next is asked for."""
         batch = self._batch
         for arrays in self._epoch(None):
-            yield Batch(self, batch[0], batch[1], batch[2], arrays)
+            yield Batch(self, batch.epoch, batch.index, batch.samples, arrays)
 
-    def _epoch(self, make):
-        """One epoch: yields, per batch, its arrays (``make`` None) or
-        ``make(arrays)``, made once per place in memory and reused. The
+    def _epoch(self, make, fresh=None):
+        """One epoch, as an iterator: per batch, its arrays (``make`` None)
+        or ``make(arrays)``, made once per place in memory and reused (with
+        ``fresh``, None or ``dict.copy``, ``fresh(made)`` instead: a dict
+        the caller may change). The epoch begins at the first ``next``. The
         current batch's epoch, index and size are in ``self._batch``."""
-        handle = self._checked()
-        _native.call("conveyor_loader_begin_epoch", _native._u64(handle))
-        error, fields, sizes, batch, has = self._error, self._fields, self._bytes, self._batch, self._has
-        count, places, view = self._count, {}, self._view
-        # The call without argtypes, its arguments made once: ctypes converts nothing per batch.
-        arguments = (ctypes.c_uint64(handle), ctypes.c_double(-1.0), ctypes.c_int32(count), fields, sizes, batch,
-                     ctypes.byref(has), ctypes.byref(error))
-        next_batch = self._next_unchecked
+        fields, sizes, count, view = self._fields, self._bytes, self._count, self._view
+
+        def begin():
+            _native.call("conveyor_loader_begin_epoch", _native._u64(self._checked()))
+        if _native._speedups is not None:
+            # The same loop in C (conveyor._speedups.Epoch), ``make`` called only for a place not seen yet.
+            def made_for(samples):
+                made = tuple(view(index, fields[index], sizes[index], samples) for index in range(count))
+                return made if make is None else make(made)
+
+            def fail():
+                raise _native.exception(self._error)
+            return _speedups_epoch(self._next_batch, begin, made_for, fail, fresh)
+        return self._epoch_through_ctypes(begin, make, fresh)
+
+    def _epoch_through_ctypes(self, begin, make, fresh):
+        """``_epoch`` in Python, through ctypes (when conveyor._speedups was not built)."""
+        begin()
+        fields, sizes, count, places, view = self._fields, self._bytes, self._count, {}, self._view
+        next_batch, function, argument = self._next_batch
         while True:
-            if next_batch(*arguments):
-                raise _native.exception(error)
-            if not has.value:
-                return
+            samples = next_batch(function, argument)
+            if samples <= 0:
+                if samples == 0:
+                    return
+                raise _native.exception(self._error)
             # A batch's memory is one of a few places (its slots, or the loader's copy buffers): what is made
             # of it is made once per place and size. The first field's address names the place, and the
             # sample count every field's size (each is samples x its fixed shape).
-            key = (fields[0] << 32) + batch[2]
+            key = (fields[0] << 32) + samples
             made = places.get(key)
             if made is None:
-                made = tuple(view(index, fields[index], sizes[index], batch[2]) for index in range(count))
+                made = tuple(view(index, fields[index], sizes[index], samples) for index in range(count))
                 if make is not None:
                     made = make(made)
                 if len(places) > 1024:
                     places.clear()
                 places[key] = made
-            yield made
+            yield made if fresh is None else fresh(made)
 
     def _view(self, index, address, nbytes, samples):
         key = (index, address, nbytes)
@@ -240,6 +256,14 @@ class Loader(_native.HandleOwner):
     def close(self):
         """Stops the workers (waits for them; kills what does not stop within a second)."""
         super().close()
+
+
+def _speedups_epoch(call, begin, made_for, fail, fresh):
+    """conveyor._speedups.Epoch over ``call`` (``_native.next_batch_call``'s triple); ``fresh`` None or dict.copy."""
+    if fresh not in (None, dict.copy):
+        raise ValueError("fresh must be None or dict.copy")
+    _, function, batch = call
+    return _native._speedups.Epoch(function, batch, begin, made_for, fail, fresh is dict.copy)
 
 
 def _state_json(state):

@@ -24,6 +24,23 @@ def _seconds(timeout):
     return -1.0 if timeout is None else float(timeout)
 
 
+class _LibraryDefault:
+    def __repr__(self):
+        return "LIBRARY_DEFAULT"
+
+
+#: A setting left as the library has it (the defaults the docstrings name are the library's).
+LIBRARY_DEFAULT = _LibraryDefault()
+
+
+def _set_waits(handle, prefix, timeout_name, timeout, spin_time):
+    """Sets a producer's or consumer's wait settings that were given (a timeout of None: no limit)."""
+    if timeout is not LIBRARY_DEFAULT:
+        _native.call("conveyor_%s_set_%s" % (prefix, timeout_name), _native._u64(handle), _seconds(timeout))
+    if spin_time is not LIBRARY_DEFAULT:
+        _native.call("conveyor_%s_set_spin_time" % prefix, _native._u64(handle), float(spin_time))
+
+
 class _Views:
     """NumPy arrays over slot memory, made once per (field, address): a slot
     is always at the same place in this process's mapping of the ring."""
@@ -120,14 +137,16 @@ class Ring(_native.HandleOwner):
         """The C interface's handle of the ring."""
         return self._checked()
 
-    def producer(self, lane=None):
-        """Claims a lane (``lane``, or the first free one) and returns its Producer."""
-        return Producer(self, lane)
+    def producer(self, lane=None, first_consumer_timeout=LIBRARY_DEFAULT, spin_time=LIBRARY_DEFAULT):
+        """Claims a lane (``lane``, or the first free one) and returns its
+        Producer; see Producer for the two settings."""
+        return Producer(self, lane, first_consumer_timeout=first_consumer_timeout, spin_time=spin_time)
 
-    def consumer(self, ordered=False):
+    def consumer(self, ordered=False, first_item_timeout=LIBRARY_DEFAULT, spin_time=LIBRARY_DEFAULT):
         """A Consumer; ``ordered`` reads lanes round-robin (producer w's k-th
-        item is item k * lanes + w), else whichever lane is ready."""
-        return Consumer(self, ordered)
+        item is item k * lanes + w), else whichever lane is ready. See
+        Consumer for the two settings."""
+        return Consumer(self, ordered, first_item_timeout=first_item_timeout, spin_time=spin_time)
 
     def info(self):
         """The ring's state now (a dict): depth, capacity, per-lane producer
@@ -162,11 +181,17 @@ def _attach_named(name, schema):
 
 class Producer(_native.HandleOwner):
     """The producer of one lane. ``reserve`` lends a slot to write in place;
-    ``put`` copies arrays in. Used by one thread at a time."""
+    ``put`` copies arrays in. Used by one thread at a time.
+
+    ``first_consumer_timeout``: how long a reserve on a full lane waits for
+    the ring's first consumer before ConsumerGone (the library's default
+    60 seconds; None: as long as the ring's creator lives).
+    ``spin_time``: seconds a reserve re-checks a full lane before it sleeps
+    (default 50 µs; 0: never spin)."""
 
     kind = "producer"
 
-    def __init__(self, ring, lane=None):
+    def __init__(self, ring, lane=None, first_consumer_timeout=LIBRARY_DEFAULT, spin_time=LIBRARY_DEFAULT):
         self.ring = ring
         self.schema = ring.schema
         count = len(self.schema)
@@ -185,6 +210,7 @@ class Producer(_native.HandleOwner):
         self._own(handle.value)
         self._views.owner = self._life
         self.lane = claimed.value
+        _set_waits(handle.value, "producer", "first_consumer_timeout", first_consumer_timeout, spin_time)
         self._reserve = lib.conveyor_producer_reserve
         self._commit = _native.fast.conveyor_producer_commit
 
@@ -313,11 +339,18 @@ class Reservation:
 class Consumer(_native.HandleOwner):
     """A consumer of a ring: ``next`` leases the next item, read in place.
     Several consumers (in any processes) may share a ring; each item goes to
-    exactly one. Used by one thread at a time."""
+    exactly one. Used by one thread at a time.
+
+    ``first_item_timeout``: the longest a ``cold_boot`` wait for this
+    consumer's first item lasts when ``timeout`` is shorter (the library's
+    default 60 seconds; None: no limit); a consumer whose producers never
+    come then raises TimedOut. ``spin_time``: seconds ``next`` re-checks an
+    empty ring before it sleeps (default 0.002, adapting below it; 0: never
+    spin)."""
 
     kind = "consumer"
 
-    def __init__(self, ring, ordered=False):
+    def __init__(self, ring, ordered=False, first_item_timeout=LIBRARY_DEFAULT, spin_time=LIBRARY_DEFAULT):
         self.ring = ring
         self.schema = ring.schema
         count = len(self.schema)
@@ -336,6 +369,7 @@ class Consumer(_native.HandleOwner):
         handle = _native._u64()
         _native.call("conveyor_consumer_open", _native._u64(ring.handle), 1 if ordered else 0, ctypes.byref(handle))
         self._own(handle.value)
+        _set_waits(handle.value, "consumer", "first_item_timeout", first_item_timeout, spin_time)
         self._views.owner = self._life
         self._next = lib.conveyor_consumer_next
         self._release = _native.fast.conveyor_consumer_release
@@ -343,8 +377,9 @@ class Consumer(_native.HandleOwner):
     def next(self, timeout=None, cold_boot=False):
         """Leases the next item, waiting (without polling) up to ``timeout``
         seconds (None: no limit); with ``cold_boot`` the wait for this
-        consumer's first item lasts up to the longer of ``timeout`` and 60
-        seconds (a producer that never comes must not block forever). Returns None at the end of the
+        consumer's first item lasts up to the longer of ``timeout`` and
+        ``first_item_timeout`` (60 seconds unless set: a producer that never
+        comes must not block forever). Returns None at the end of the
         stream: every lane's producer called ``finish`` and every item was
         delivered. Raises ProducerDied (after that producer's committed items
         were all delivered), ProducerStalled, TimedOut, CorruptSegment."""

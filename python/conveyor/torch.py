@@ -12,11 +12,14 @@ processes (Swift programs: no GIL, no pickling) through shared memory.
     # later, in a new process:
     loader.load_state_dict(checkpoint["loader"])   # the next iteration gives the batches that came next
 
-Each batch is a dict of tensors, one per field. With ``copy=False`` (the
-default) a tensor is ``torch.from_numpy`` over the batch's memory (the
-shared-memory slot its worker wrote, or with ``in_place=False`` the
-library's copy of it): valid until the next batch is asked
-for (copy what you keep, or pass ``copy=True``). Only this module imports torch.
+Each batch is a dict of tensors, one per field (a dict of its own: change
+it freely). With ``copy=False`` (the default) a tensor is
+``torch.from_numpy`` over the batch's memory (the shared-memory slot its
+worker wrote, or with ``in_place=False`` the library's copy of it): valid
+until the next batch is asked for. The tensors of a slot are made once and
+handed out again with each later batch in that slot, so a tensor kept past
+its batch shows a later batch, not an error: copy what you keep
+(``tensor.clone()``), or pass ``copy=True``. Only this module imports torch.
 """
 
 import torch
@@ -59,12 +62,12 @@ class DataLoader:
         loader = self._started()
         names = [field.name for field in loader.schema]
         if self.copy:
-            for arrays in loader._epoch(None):
-                yield {name: torch.from_numpy(array.copy()) for name, array in zip(names, arrays)}
-            return
-        # The same memory always gives the same arrays (see Loader): their tensors are made once per place.
-        for tensors in loader._epoch(lambda arrays: {name: torch.from_numpy(a) for name, a in zip(names, arrays)}):
-            yield dict(tensors)
+            return ({name: torch.from_numpy(array.copy()) for name, array in zip(names, arrays)}
+                    for arrays in loader._epoch(None))
+        # The same memory always gives the same arrays (see Loader): their tensors are made once per place, and
+        # each batch is a dict of its own (a loop may change it). Returned, not iterated here: one generator.
+        return loader._epoch(lambda arrays: {name: torch.from_numpy(a) for name, a in zip(names, arrays)},
+                             dict.copy)
 
     def __len__(self):
         """Batches per epoch (for the sequential and shuffled samplers)."""

@@ -2,6 +2,7 @@
 the suite leaves no segment in /dev/shm and no process behind."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,11 +66,18 @@ def leaves_nothing_behind():
 
 @pytest.fixture(scope="session")
 def helper():
-    """The Swift test helper (Sources/conveyor-test-helper), built by `swift test` or `swift build`."""
+    """The Swift test helper (Sources/conveyor-test-helper), built by `swift test` or `swift build`; when
+    neither ran (a fresh clone where only `pip install ./python` did), built here in release, whose
+    dependencies that install built already."""
     candidates = [os.environ.get("CONVEYOR_TEST_HELPER")] + [
         os.path.join(REPOSITORY, ".build", configuration, "conveyor-test-helper") for configuration in ("debug", "release")]
     for path in candidates:
         if path and os.path.exists(path):
+            return path
+    if shutil.which("swift") and os.path.exists(os.path.join(REPOSITORY, "Package.swift")):
+        subprocess.check_call(["swift", "build", "-c", "release", "--product", "conveyor-test-helper"], cwd=REPOSITORY)
+        path = os.path.join(REPOSITORY, ".build", "release", "conveyor-test-helper")
+        if os.path.exists(path):
             return path
     pytest.fail("conveyor-test-helper is missing: run `swift build --product conveyor-test-helper` in %s "
                 "(or set CONVEYOR_TEST_HELPER)" % REPOSITORY)

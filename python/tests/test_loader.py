@@ -50,3 +50,30 @@ def test_closing_mid_epoch_returns_promptly(in_place):
         assert time.monotonic() - started < 5
         with pytest.raises(conveyor.Closed):
             loader.state()
+
+
+@pytest.mark.parametrize("through", ["speedups", "ctypes"])
+def test_the_per_batch_call_through_the_extension_or_ctypes(tmp_path, monkeypatch, through):
+    """conveyor._speedups (when built) and the ctypes fallback deliver the same batches, errors included."""
+    from conveyor import _native
+    if through == "ctypes":
+        monkeypatch.setattr(_native, "_speedups", None)
+    elif _native._speedups is None:
+        pytest.skip("conveyor._speedups was not built (no C compiler at install time)")
+    path = str(tmp_path / "data.npy")
+    data = np.arange(70, dtype=np.int32).reshape(35, 2)
+    np.save(path, data)
+    with conveyor.Loader(conveyor.NumpyDataset(path, field="x"), batch_size=8, workers=2, seed=3,
+                         shuffle=True) as loader:
+        for _ in range(2):
+            batches = [(b.epoch, b.index, b.indices(), b["x"].copy()) for b in loader]
+            assert [index for _, index, _, _ in batches] == list(range(5))
+            assert sorted(i for _, _, indices, _ in batches for i in indices) == list(range(35))
+            for _, _, indices, rows in batches:
+                assert np.array_equal(rows, data[indices])
+        # An error of the call (here: the handle closed under the iteration) is an exception, not a crash.
+        batches = iter(loader)
+        next(batches)
+        loader._life.close()
+        with pytest.raises(conveyor.InvalidArgument, match="not open"):
+            next(batches)

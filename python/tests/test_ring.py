@@ -311,3 +311,37 @@ def test_a_python_producer_that_exits_without_finishing_died():
                     seen.append(items.check(lease))
     assert seen == list(range(20))
     assert died.value.pid == child.pid
+
+
+def test_first_item_timeout_bounds_a_cold_boot_wait_for_a_producer_that_never_comes():
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=2) as ring:
+        with ring.consumer(first_item_timeout=0.5) as consumer:
+            started = time.monotonic()
+            with pytest.raises(conveyor.TimedOut) as raised:
+                consumer.next(timeout=0.01, cold_boot=True)
+            waited = time.monotonic() - started
+            # It waited out the first-item timeout (not the call's 0.01 s), and not the default 60 s.
+            assert 0.45 <= waited < 30, waited
+            assert "producer" in str(raised.value)
+        # None lifts the bound: the call's own timeout applies, still without waiting forever here.
+        with ring.consumer(first_item_timeout=None, spin_time=0) as consumer:
+            started = time.monotonic()
+            with pytest.raises(conveyor.TimedOut):
+                consumer.next(timeout=0.3, cold_boot=False)
+            assert time.monotonic() - started >= 0.25
+
+
+def test_wait_settings_are_checked():
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=2) as ring:
+        with pytest.raises(conveyor.InvalidArgument):
+            ring.consumer(spin_time=5)
+        with pytest.raises(conveyor.InvalidArgument):
+            ring.producer(spin_time=-1)
+        with ring.producer(first_consumer_timeout=0.3, spin_time=0) as producer:
+            producer.put(*[np.zeros(field.shape, field.numpy_dtype) for field in ring.schema], timeout=5)
+            producer.put(*[np.zeros(field.shape, field.numpy_dtype) for field in ring.schema], timeout=5)
+            started = time.monotonic()
+            # The lane is full and no consumer ever attached: the reserve gives up after the first-consumer timeout.
+            with pytest.raises(conveyor.ConsumerGone):
+                producer.put(*[np.zeros(field.shape, field.numpy_dtype) for field in ring.schema], timeout=30)
+            assert 0.25 <= time.monotonic() - started < 25

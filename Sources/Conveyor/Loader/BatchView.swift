@@ -53,7 +53,15 @@ public struct BatchView: ~Copyable {
 
     /// Calls `body` with the bytes of field `name` (`[count] + shape`, row-major).
     public func withUnsafeBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        let field = try fieldIndex(name)
+        try withUnsafeBytes(ofFieldAt: try fieldIndex(name), body)
+    }
+
+    /// Calls `body` with the bytes of `schema.fields[position]` (`[count] +
+    /// shape`, row-major): `withUnsafeBytes(of:_:)` without looking the name up.
+    public func withUnsafeBytes<R>(ofFieldAt field: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard schema.fields.indices.contains(field) else {
+            throw ConveyorError.invalidArgument("field \(field) does not exist; the batch has \(schema.fields.count) fields")
+        }
         switch storage {
         case let .batch(batch): return try batch.tensors[field].withUnsafeBytes(body)
         case let .slot(fields, _): return try body(fields[field])

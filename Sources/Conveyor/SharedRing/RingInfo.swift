@@ -1,8 +1,18 @@
 /// A snapshot of a ring's state, read without stopping anyone (the numbers
 /// of different lanes may be a moment apart): seed 002's `queue_info`, grown up.
-public struct RingInfo: Sendable, CustomStringConvertible {
+///
+/// Its `Encodable` form is the one JSON of a ring's state that the C
+/// interface's `conveyor_ring_info` and `conveyor inspect --json` both
+/// print, with stable keys: `"depth"`, `"capacity"` (all lanes),
+/// `"resets"`, `"consumerPIDs"`, `"byteCount"` and `"lanes"`, each lane
+/// `"lane"`, `"producerPID"` and `"producerState"` (`"running"`,
+/// `"stopped"` or `"gone"`; both absent while the lane is free), `"depth"`,
+/// `"capacity"`, `"committed"`, `"consumed"`, `"discarded"`,
+/// `"sinceClaimSeconds"` (absent while free) and `"finished"`. The schema is not part of it: it never changes,
+/// and whoever holds the ring has it.
+public struct RingInfo: Sendable, CustomStringConvertible, Encodable {
     /// One lane's state.
-    public struct Lane: Sendable {
+    public struct Lane: Sendable, Encodable {
         /// The lane's index.
         public var lane: Int
         /// The producer's pid, or nil when the lane is free.
@@ -23,10 +33,31 @@ public struct RingInfo: Sendable, CustomStringConvertible {
         public var sinceClaim: Duration?
         /// Whether the lane's producer called `finish()` (the lane stays closed until a reset).
         public var finished: Bool = false
+
+        private enum CodingKeys: String, CodingKey {
+            case lane, producerPID, producerState, depth, capacity, committed, consumed, discarded
+            case sinceClaimSeconds, finished
+        }
+
+        /// The lane's JSON (see `RingInfo`); a free lane has no producer keys.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(lane, forKey: .lane)
+            try container.encodeIfPresent(producerPID, forKey: .producerPID)
+            try container.encodeIfPresent(producerState, forKey: .producerState)
+            try container.encode(depth, forKey: .depth)
+            try container.encode(capacity, forKey: .capacity)
+            try container.encode(committed, forKey: .committed)
+            try container.encode(consumed, forKey: .consumed)
+            try container.encode(discarded, forKey: .discarded)
+            let sinceClaimSeconds = sinceClaim.map { Double($0.conveyorNanoseconds) / 1e9 }
+            try container.encodeIfPresent(sinceClaimSeconds, forKey: .sinceClaimSeconds)
+            try container.encode(finished, forKey: .finished)
+        }
     }
 
     /// A producer's liveness.
-    public enum ProducerState: String, Sendable {
+    public enum ProducerState: String, Sendable, Encodable {
         /// Running or sleeping (any state but T and the dead ones): alive.
         case running
         /// Stopped by a signal (state T: SIGSTOP, SIGTSTP): alive but not producing.
@@ -50,6 +81,21 @@ public struct RingInfo: Sendable, CustomStringConvertible {
     public var depth: Int { lanes.reduce(0) { $0 + $1.depth } }
     /// Slots in all lanes.
     public var capacity: Int { lanes.reduce(0) { $0 + $1.capacity } }
+
+    private enum CodingKeys: String, CodingKey {
+        case depth, capacity, resets, consumerPIDs, byteCount, lanes
+    }
+
+    /// The ring's JSON (see the type's notes): the keys of `conveyor_ring_info` and `conveyor inspect --json`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(depth, forKey: .depth)
+        try container.encode(capacity, forKey: .capacity)
+        try container.encode(resets, forKey: .resets)
+        try container.encode(consumerPIDs, forKey: .consumerPIDs)
+        try container.encode(byteCount, forKey: .byteCount)
+        try container.encode(lanes, forKey: .lanes)
+    }
 
     /// A few lines: "depth/capacity" overall, then one line per lane.
     public var description: String {

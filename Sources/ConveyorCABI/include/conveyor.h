@@ -29,9 +29,12 @@ extern "C" {
    changes when a function or struct changes or goes; CONVEYOR_ABI_MINOR
    (conveyor_abi_minor()) counts functions added since. A caller built against
    this header works with a library of the same version and a minor at least
-   its own. Minor 1: conveyor_producer_finish. */
+   its own. Minor 1: conveyor_producer_finish. Minor 2: the waits' settings
+   (conveyor_consumer_set_first_item_timeout, conveyor_consumer_set_spin_time,
+   conveyor_producer_set_first_consumer_timeout, conveyor_producer_set_spin_time)
+   and conveyor_loader_next_batch with struct conveyor_batch. */
 #define CONVEYOR_ABI_VERSION 1
-#define CONVEYOR_ABI_MINOR 1
+#define CONVEYOR_ABI_MINOR 2
 
 /* Error codes: one per ConveyorError case. */
 enum {
@@ -104,8 +107,10 @@ int32_t conveyor_ring_attach_name(const char *name, const char *schema_json, con
                                   conveyor_error *error);
 /* JSON: {"schema", "lanes", "slotsPerLane", "byteCount", "descriptor", "name" (or null)}. */
 int32_t conveyor_ring_describe(conveyor_handle ring, char **json, conveyor_error *error);
-/* JSON of the ring's state now: "depth", "capacity", "resets", "consumerPIDs", and per lane
-   "lane", "producerPID", "producerState", "depth", "capacity", "committed", "consumed", "discarded",
+/* JSON of the ring's state now (RingInfo's JSON, as `conveyor inspect --json` prints it): "depth",
+   "capacity", "resets", "consumerPIDs", "byteCount", and per lane "lane", "producerPID" and
+   "producerState" ("running", "stopped", "gone"; both absent while the lane is free), "depth",
+   "capacity", "committed", "consumed", "discarded", "sinceClaimSeconds" (absent while free),
    "finished" (its producer called conveyor_producer_finish);
    "text" is the same as a few readable lines. */
 int32_t conveyor_ring_info(conveyor_handle ring, char **json, conveyor_error *error);
@@ -141,6 +146,14 @@ int32_t conveyor_producer_discard(conveyor_handle producer, conveyor_error *erro
    ends with its lane claimed and not finished is a death (PRODUCER_DIED). */
 int32_t conveyor_producer_finish(conveyor_handle producer, conveyor_error *error);
 
+/* How long a reserve waits for the ring's first consumer while the lane is
+   full, before CONVEYOR_E_CONSUMER_GONE (RingProducer.firstConsumerTimeout;
+   default 60 s; negative: as long as the ring's creator lives). Minor 2. */
+int32_t conveyor_producer_set_first_consumer_timeout(conveyor_handle producer, double seconds, conveyor_error *error);
+/* How long a reserve keeps re-checking a full lane before it sleeps
+   (RingProducer.spinTime; default 50 µs; 0...1 s, 0: never spin). Minor 2. */
+int32_t conveyor_producer_set_spin_time(conveyor_handle producer, double seconds, conveyor_error *error);
+
 /* ---- Consumers ---------------------------------------------------------- */
 
 /* Attaches a consumer; `ordered` 1 reads lanes round-robin, 0 whichever is ready. */
@@ -155,6 +168,15 @@ int32_t conveyor_consumer_open(conveyor_handle ring, int32_t ordered, conveyor_h
 int32_t conveyor_consumer_next(conveyor_handle consumer, double timeout_seconds, int32_t cold_boot,
                                int32_t field_count, const void **fields, int64_t *rows, uint64_t *lease,
                                int64_t *place, conveyor_error *error);
+/* The longest a cold-boot wait (cold_boot 1, before the consumer's first item)
+   lasts when `timeout_seconds` is shorter (RingConsumer.firstItemTimeout;
+   default 60 s; negative: no limit). It then fails as a plain wait does
+   (CONVEYOR_E_TIMED_OUT when no producer ever came). Minor 2. */
+int32_t conveyor_consumer_set_first_item_timeout(conveyor_handle consumer, double seconds, conveyor_error *error);
+/* How long next keeps re-checking an empty ring before it sleeps
+   (RingConsumer.spinTime; default 2 ms, adapting below it; 0...1 s, 0: never
+   spin). Minor 2. */
+int32_t conveyor_consumer_set_spin_time(conveyor_handle consumer, double seconds, conveyor_error *error);
 /* Gives the leased slot back to its producer. */
 int32_t conveyor_consumer_release(conveyor_handle consumer, uint64_t lease, conveyor_error *error);
 
@@ -199,6 +221,26 @@ int32_t conveyor_loader_begin_epoch(conveyor_handle loader, conveyor_error *erro
 int32_t conveyor_loader_next(conveyor_handle loader, double timeout_seconds, int32_t field_count,
                              const void **fields, uint64_t *byte_counts, int64_t *batch, int32_t *has_batch,
                              conveyor_error *error);
+/* A batch as conveyor_loader_next_batch lends it. A caller makes one per
+   loader, sets the members marked "in" once, and passes it for every batch:
+   the call takes one argument and allocates nothing. Minor 2. */
+typedef struct conveyor_batch {
+    conveyor_handle loader;     /* in: the loader */
+    int32_t field_count;        /* in: the schema's field count (the length of both arrays) */
+    int32_t reserved;
+    const void **fields;        /* in: an array of field_count; out: where each field's bytes are
+                                   ([samples] + shape, row-major) */
+    uint64_t *byte_counts;      /* in: an array of field_count; out: each field's size in bytes */
+    conveyor_error *error;      /* in: filled when the call fails; may be NULL */
+    int64_t epoch;              /* out: the batch's epoch */
+    int64_t index;              /* out: its index in the epoch */
+    int64_t samples;            /* out: its samples; 0 at the epoch's end (nothing is lent then) */
+} conveyor_batch;
+
+/* conveyor_loader_next in one argument: gives back the batch lent before and
+   lends the iteration's next, as conveyor_loader_next does, filling `batch`
+   (`samples` 0 at the epoch's end). Minor 2. */
+int32_t conveyor_loader_next_batch(conveyor_batch *batch);
 /* The rows each sample of the lent batch uses in field `field` (`capacity` >= samples). */
 int32_t conveyor_loader_rows(conveyor_handle loader, int32_t field, int64_t *rows, int64_t capacity,
                              conveyor_error *error);

@@ -31,6 +31,16 @@ extension BenchCatalog {
                 return rows
             },
             BenchScenario(
+                name: "loader-npy-in-place",
+                summary: "loader-npy's 2-process in-place row alone: one loader, the fastest of 5 epochs after a warm "
+                    + "one, as `python -m conveyor.bench torch-npy` measures conveyor.torch, pair by pair"
+            ) { _ in
+                let files = try NpyBenchFiles()
+                defer { files.remove() }
+                return [try LoaderNpyBench.epoch(files, scenario: "loader-npy-in-place", workers: .processes(2),
+                                                 inPlace: true, perSample: false, timed: 5)]
+            },
+            BenchScenario(
                 name: "loader-npy-map",
                 summary: "loader-npy's files through the per-sample path (a Sample per sample, as a `.map` transform "
                     + "or a dataset without a batch path makes): inline, 2 threads, 1 and 2 processes in place"
@@ -122,9 +132,10 @@ struct PerSampleNpyDataset: SchemaDataset {
 
 /// The consumer side of loader-npy.
 enum LoaderNpyBench {
-    /// One timed epoch (after a warm one) of a fresh loader over `files`.
+    /// The fastest of `timed` epochs (after a warm one) of a fresh loader over `files`.
     static func epoch(
-        _ files: NpyBenchFiles, scenario: String, workers: WorkerBackend, inPlace: Bool, perSample: Bool
+        _ files: NpyBenchFiles, scenario: String, workers: WorkerBackend, inPlace: Bool, perSample: Bool,
+        timed: Int = 1
     ) throws -> BenchRow {
         let configuration = LoaderConfiguration(
             batchSize: 64, sampler: .shuffled, workers: workers, prefetch: 4, seed: 11, batchTimeout: .seconds(60),
@@ -144,9 +155,16 @@ enum LoaderNpyBench {
         }
         defer { loader.stop() }
         _ = try drain(loader, inPlace: inPlace)  // the warm epoch: workers started, files in the page cache
-        let start = BenchSupport.now()
-        let check = try drain(loader, inPlace: inPlace)
-        let seconds = BenchSupport.now() - start
+        var worst: DeliveryCheck?, seconds = Double.infinity
+        for _ in 0..<max(1, timed) {
+            let start = BenchSupport.now()
+            let epochCheck = try drain(loader, inPlace: inPlace)
+            seconds = min(seconds, BenchSupport.now() - start)
+            // The row's faults are the worst epoch's, whichever was fastest.
+            let faults = { (check: DeliveryCheck) in check.corrupt + check.missing + check.duplicated }
+            if worst.map({ faults(epochCheck) > faults($0) }) ?? true { worst = epochCheck }
+        }
+        let check = worst ?? DeliveryCheck(items: NpyBenchFiles.count)
         let how = isProcesses(workers) ? (inPlace ? ", in place" : ", copied") : ""
         let path = perSample ? "per-sample" : "batch path"
         var row = BenchRow(

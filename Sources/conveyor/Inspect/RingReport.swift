@@ -105,8 +105,18 @@ struct RingReport {
     }
 }
 
-/// The JSON form of a report, for scripts.
+/// The JSON form of a report, for scripts. Format 2: each ring's state
+/// (its "depth", "capacity", "resets", "consumerPIDs", "byteCount" and
+/// "lanes") is `RingInfo`'s own JSON, the one `conveyor_ring_info` gives,
+/// so a lane's "producerState" is "running", "stopped" or "gone" (format
+/// 1 said "alive" and "dead"). Under `--watch` a ring also has
+/// "laneRates": per lane its "lane", "itemsPerSecond" and
+/// "megabytesPerSecond" since the last report (format 1 had these two in
+/// the lanes).
 struct RingReportJSON: Encodable {
+    /// The version of this document's keys.
+    static let format = 2
+
     struct Ring: Encodable {
         var location: String
         var kind: String
@@ -114,12 +124,10 @@ struct RingReportJSON: Encodable {
         var creatorPID: Int32
         var creatorAlive: Bool
         var schema: String
-        var byteCount: Int
         var slotBytes: Int
         var slotsPerLane: Int
-        var consumerPIDs: [Int32]
-        var resets: UInt64
-        var lanes: [Lane]
+        var info: RingInfo
+        var laneRates: [LaneRate]?
 
         init(_ ring: RingSnapshot, rates: RingRates?) {
             location = ring.location.description
@@ -128,31 +136,41 @@ struct RingReportJSON: Encodable {
             creatorPID = ring.creatorPID
             creatorAlive = ring.creatorAlive
             schema = "\(ring.info.schema)"
-            byteCount = ring.info.byteCount
             slotBytes = ring.slotBytes
             slotsPerLane = ring.info.lanes.first?.capacity ?? 0
-            consumerPIDs = ring.info.consumerPIDs
-            resets = ring.info.resets
-            lanes = ring.info.lanes.map { lane in
-                let rate = rates?.itemsPerSecond[RingRates.key(ring.location, lane.lane)]
-                return Lane(lane: lane.lane, depth: lane.depth, capacity: lane.capacity, producerPID: lane.producerPID,
-                            producerState: lane.producerState.map { RingReport.state($0) },
-                            committed: lane.committed, consumed: lane.consumed, discarded: lane.discarded,
-                            itemsPerSecond: rate, megabytesPerSecond: rate.map { $0 * Double(ring.itemBytes) / 1e6 })
+            info = ring.info
+            laneRates = rates.map { rates in
+                ring.info.lanes.map { lane in
+                    let rate = rates.itemsPerSecond[RingRates.key(ring.location, lane.lane)]
+                    return LaneRate(lane: lane.lane, itemsPerSecond: rate,
+                                    megabytesPerSecond: rate.map { $0 * Double(ring.itemBytes) / 1e6 })
+                }
             }
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case location, kind, holders, creatorPID, creatorAlive, schema, slotBytes, slotsPerLane, laneRates
+        }
+
+        /// RingInfo's keys, then where the ring is and its rates.
+        func encode(to encoder: any Encoder) throws {
+            try info.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(location, forKey: .location)
+            try container.encode(kind, forKey: .kind)
+            try container.encode(holders, forKey: .holders)
+            try container.encode(creatorPID, forKey: .creatorPID)
+            try container.encode(creatorAlive, forKey: .creatorAlive)
+            try container.encode(schema, forKey: .schema)
+            try container.encode(slotBytes, forKey: .slotBytes)
+            try container.encode(slotsPerLane, forKey: .slotsPerLane)
+            try container.encodeIfPresent(laneRates, forKey: .laneRates)
         }
     }
 
-    struct Lane: Encodable {
+    /// A lane's rates since the last report (nil: the lane is new).
+    struct LaneRate: Encodable {
         var lane: Int
-        var depth: Int
-        var capacity: Int
-        var producerPID: Int32?
-        /// "alive", "stopped" or "dead".
-        var producerState: String?
-        var committed: UInt64
-        var consumed: UInt64
-        var discarded: UInt64
         var itemsPerSecond: Double?
         var megabytesPerSecond: Double?
     }
@@ -162,6 +180,7 @@ struct RingReportJSON: Encodable {
         var error: String
     }
 
+    var format = RingReportJSON.format
     var rings: [Ring]
     var problems: [Problem]
     var unreadableProcesses: [Int32]

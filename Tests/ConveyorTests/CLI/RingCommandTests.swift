@@ -27,6 +27,7 @@ extension SharedRingTests {
             let location = "\(getpid()):\(ring.descriptor)"
             let run = try CLIRun(["inspect", location, "--json"], timeout: .seconds(60))
             #expect(run.status == .exited(0), "\(run.stderr)")
+            #expect(try run.json()["format"] as? Int == 2)
             let rings = try #require(try run.json()["rings"] as? [[String: Any]])
             try #require(rings.count == 1, "\(run.stdout)")
             let report = rings[0]
@@ -46,7 +47,8 @@ extension SharedRingTests {
                 #expect(lane["committed"] as? Int == 3)
                 #expect(lane["consumed"] as? Int == 0)
                 #expect(lane["producerPID"] as? Int == Int(producer.pid))
-                #expect(lane["producerState"] as? String == "alive")
+                #expect(lane["producerState"] as? String == "running")
+                #expect(lane["finished"] as? Bool == false)
             }
 
             // The text form names the same ring, and the survey finds it without being told where.

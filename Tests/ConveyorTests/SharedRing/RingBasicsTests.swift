@@ -219,6 +219,26 @@ extension SharedRingTests {
             #expect(info.description.contains("1/6"))
         }
 
+        @Test func infoEncodesAsItsDocumentedJSON() throws {
+            let ring = try SharedRing.create(schema: helperSchema(), lanes: 2, slotsPerLane: 3)
+            let producer = try ring.producer(lane: 1)
+            try put(producer, 0)
+            let data = try JSONEncoder().encode(ring.info)
+            let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(Set(json.keys) == ["depth", "capacity", "resets", "consumerPIDs", "byteCount", "lanes"])
+            #expect(json["depth"] as? Int == 1 && json["capacity"] as? Int == 6 && json["byteCount"] as? Int == ring.byteCount)
+            let lanes = try #require(json["lanes"] as? [[String: Any]])
+            try #require(lanes.count == 2)
+            // A free lane has no producer keys; a claimed one has them all.
+            #expect(Set(lanes[0].keys) == ["lane", "depth", "capacity", "committed", "consumed", "discarded", "finished"])
+            #expect(Set(lanes[1].keys) == ["lane", "producerPID", "producerState", "depth", "capacity", "committed",
+                                           "consumed", "discarded", "sinceClaimSeconds", "finished"])
+            #expect(lanes[1]["producerPID"] as? Int == Int(SystemCalls.processID()))
+            #expect(lanes[1]["producerState"] as? String == "running")
+            #expect(lanes[1]["committed"] as? Int == 1 && lanes[1]["finished"] as? Bool == false)
+            #expect((lanes[1]["sinceClaimSeconds"] as? Double ?? -1) >= 0)
+        }
+
         @Test func noProducerMeansAPlainTimeout() throws {
             let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 2)
             let consumer = try ring.consumer()
