@@ -158,6 +158,6 @@ public final class SharedRing: @unchecked Sendable {
     /// reading starts again at the next item of lane 0. Leases already
     /// handed out stay valid until released.
     public func reset() {
-        memory.reset()
+        memory.reset(by: .own) { PeerIdentity(word: $0)?.hasEnded ?? false }
     }
 }
