@@ -175,7 +175,7 @@ public final class RingConsumer {
         let outcome = memory.waitForData(deadline: deadline, watcher: watcher, sleepLimit: { sleepLimit }) {
             () -> WaitOutcome? in
             if memory.isTruncated { return .failed(ring.truncationError) }
-            if let claim = claim() { return .claimed(claim) }
+            if let claim = self.claim(onlyLane: onlyLane, asSleeper: true) { return .claimed(claim) }
             if let claim = adoptIfConsumersChanged(onlyLane: onlyLane) { return .claimed(claim) }
             if let claim = adoptIfClaimantDied(onlyLane: onlyLane) { return .claimed(claim) }
             if isFinished(onlyLane: onlyLane) {
@@ -228,22 +228,25 @@ public final class RingConsumer {
         return RingLease(consumer: self, slot: slot, lane: claim.lane, position: claim.position)
     }
 
-    /// The next item of `onlyLane`, or in this consumer's order, if one is ready now.
+    /// The next item of `onlyLane`, or in this consumer's order, if one is
+    /// ready now. `asSleeper`: called inside the wait, counted as a sleeper.
     @inline(__always)
-    private func claim(onlyLane: Int?) -> Claim? {
-        if let onlyLane { return memory.takeHead(of: onlyLane, by: identity).map { Claim(lane: onlyLane, position: $0) } }
-        guard order == .unordered else {
-            return memory.takeOrdered(by: identity).map { Claim(lane: $0.lane, position: $0.position) }
+    private func claim(onlyLane: Int?, asSleeper: Bool = false) -> Claim? {
+        if let onlyLane {
+            return memory.takeHead(of: onlyLane, by: identity, asSleeper: asSleeper).map { Claim(lane: onlyLane, position: $0) }
         }
-        return claimUnordered()
+        guard order == .unordered else {
+            return memory.takeOrdered(by: identity, asSleeper: asSleeper).map { Claim(lane: $0.lane, position: $0.position) }
+        }
+        return claimUnordered(asSleeper: asSleeper)
     }
 
-    private func claimUnordered() -> Claim? {
+    private func claimUnordered(asSleeper: Bool) -> Claim? {
         let lanes = memory.laneCount
         for step in 0..<lanes {
             var lane = nextLane + step
             if lane >= lanes { lane -= lanes }
-            if let position = memory.takeHead(of: lane, by: identity) {
+            if let position = memory.takeHead(of: lane, by: identity, asSleeper: asSleeper) {
                 nextLane = lane + 1 == lanes ? 0 : lane + 1
                 return Claim(lane: lane, position: position)
             }

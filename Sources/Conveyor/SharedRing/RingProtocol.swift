@@ -155,9 +155,10 @@ extension RingMemory {
 
     /// *Taking an item (unordered)*, for one lane: claim, then advance. The
     /// position `claimant` took, or nil when the lane is empty or its item
-    /// at `tail` is being taken by another consumer right now.
+    /// at `tail` is being taken by another consumer right now. `asSleeper`:
+    /// the caller is counted in `dataSleepers` (it takes inside its wait).
     @inline(__always)
-    func takeHead(of lane: Int, by claimant: PeerIdentity) -> UInt64? {
+    func takeHead(of lane: Int, by claimant: PeerIdentity, asSleeper: Bool = false) -> UInt64? {
         let tail = self.lane(lane).tail
         var position = tail.pointee.load(ordering: .acquiring)
         while true {
@@ -171,7 +172,7 @@ extension RingMemory {
                 continue
             }
             guard claim(slot, by: claimant) else { return nil }
-            switch advance(tail, from: position, to: next, claimed: slot) {
+            switch advance(tail, from: position, to: next, claimed: slot, asSleeper: asSleeper) {
             case .taken: return position
             case let .moved(now): position = now
             }
@@ -197,18 +198,20 @@ extension RingMemory {
 
     /// *Taking an item*, the advance after the claim: CAS `tail` position →
     /// next (seq_cst), then notify consumers that may wait for this claim
-    /// (*Waiting*; the seq_cst CAS orders the sleeper load). If `tail` moved
+    /// (*Waiting*; the seq_cst CAS orders the sleeper load; a caller counted
+    /// among the sleepers does not count itself). If `tail` moved
     /// instead (the claim landed on a later lap of the slot), the claim is
     /// dropped (holder 0, release) and waiters are woken: `.moved` to the
     /// tail now.
     @inline(__always)
     private func advance(
-        _ tail: UnsafeMutablePointer<Atomic<UInt64>>, from position: UInt64, to next: UInt64, claimed slot: SlotWords
+        _ tail: UnsafeMutablePointer<Atomic<UInt64>>, from position: UInt64, to next: UInt64, claimed slot: SlotWords,
+        asSleeper: Bool
     ) -> Advance {
         let (exchanged, original) = tail.pointee.compareExchange(
             expected: position, desired: next, ordering: .sequentiallyConsistent)
         if exchanged {
-            dataEvent.notifyAllAfterBarrier()
+            dataEvent.notifyOthersAfterBarrier(selfCounted: asSleeper)
             return .taken
         }
         slot.holder.pointee.store(0, ordering: .releasing)
@@ -219,8 +222,8 @@ extension RingMemory {
     /// *Taking an item (ordered)*: the lane and position of the next item in
     /// round-robin order, claimed and taken by `claimant`, or nil when it is
     /// not ready (or being taken by another consumer right now). Done lanes'
-    /// tickets are skipped (at most one round in a row).
-    func takeOrdered(by claimant: PeerIdentity) -> (lane: Int, position: UInt64)? {
+    /// tickets are skipped (at most one round in a row). `asSleeper` as for `takeHead`.
+    func takeOrdered(by claimant: PeerIdentity, asSleeper: Bool = false) -> (lane: Int, position: UInt64)? {
         let lanes = UInt64(laneCount)
         let ticket = orderTicket
         var skipped: UInt64 = 0
@@ -245,7 +248,7 @@ extension RingMemory {
                 continue
             }
             guard claim(slot, by: claimant) else { return nil }
-            if case .taken = advance(words.tail, from: position, to: position &+ 1, claimed: slot) {
+            if case .taken = advance(words.tail, from: position, to: position &+ 1, claimed: slot, asSleeper: asSleeper) {
                 _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
                 return (lane, position)
             }

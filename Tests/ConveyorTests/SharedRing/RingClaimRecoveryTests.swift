@@ -34,11 +34,6 @@ extension SharedRingTests {
             return (claimant, tail)
         }
 
-        func kill(_ process: HelperProcess) throws {
-            try process.child.kill()
-            _ = try process.child.wait(timeout: .seconds(30))
-        }
-
         /// The lane fills behind the dead claim; the live consumer (attached
         /// before the death) adopts the item at the tail, advances the tail
         /// itself and reads on: 40 items through 4 slots, each once.
@@ -49,7 +44,7 @@ extension SharedRingTests {
                 let producer = try HelperProcess(["produce", "--count", "\(count)"], ring: ring)
                 let consumer = try ring.consumer()
                 let (claimant, position) = try consumerStoppedAfterItsClaim(ring, claims: 3)
-                try kill(claimant)
+                try claimant.killAndReap()
                 #expect(!claimant.stdout.contains("consumed"))
                 var checker = ItemChecker()
                 for _ in Int(position)..<count { try checker.check(consumer.next(timeout: .seconds(30))) }
@@ -70,7 +65,7 @@ extension SharedRingTests {
                 let producer = try HelperProcess(["produce", "--count", "3", "--finish"], ring: ring)
                 let (claimant, position) = try consumerStoppedAfterItsClaim(ring, claims: 1)
                 #expect(position == 0)
-                try kill(claimant)
+                try claimant.killAndReap()
                 #expect(try producer.child.wait(timeout: .seconds(30)) == .exited(0))
                 let consumer = try ring.consumer(order: .ordered)
                 var checker = ItemChecker()
@@ -88,7 +83,7 @@ extension SharedRingTests {
                 let first = try HelperProcess(["produce", "--count", "3", "--finish"], ring: ring)
                 #expect(try first.child.wait(timeout: .seconds(30)) == .exited(0))
                 let (claimant, _) = try consumerStoppedAfterItsClaim(ring, claims: 1)
-                try kill(claimant)
+                try claimant.killAndReap()
                 ring.reset()
                 #expect(ring.info.lanes[0].discarded == 3)
                 let second = try HelperProcess(["produce", "--start", "100", "--count", "10", "--finish"], ring: ring)

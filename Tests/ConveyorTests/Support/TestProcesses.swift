@@ -63,6 +63,12 @@ final class HelperProcess {
 
     var pid: Int32 { child.pid }
 
+    /// Kills the helper (SIGKILL) and reaps it.
+    func killAndReap() throws {
+        try child.kill()
+        _ = try child.wait(timeout: .seconds(30))
+    }
+
     /// Everything the helper printed so far.
     var stdout: String { HelperProcess.contents(output) }
     var stderr: String { HelperProcess.contents(errors) }
