@@ -43,8 +43,9 @@ RESTRICTIONS (see FORMAT.md, "Writing a peer in another language"):
       claiming a lane at the same time;
     - registering as a consumer (process word 0 -> ours): no other consumer may be
       registering at the same time;
-    - taking an item (tail t -> t+1): this must be the ring's ONLY consumer
-      while it reads (so also no reset may run).
+    - taking an item (claim: holder 0 -> our process word, then advance:
+      tail t -> t+1): this must be the ring's ONLY consumer while it reads
+      (so also no reset may run).
   Releasing or finishing a lane is a plain store: only a dead owner's word
   is CASed by others, and we are alive while we hold it.
 * Atomic increments of 32-bit words (consumersEver, the futex sequences)
@@ -64,7 +65,7 @@ import numpy as np
 # ---------------------------------------------------------------- format ----
 
 MAGIC = 0x474E4952564E4F43          # "CONVRING" little-endian
-VERSION = 3
+VERSION = 4
 CONSUMER_CAPACITY = 32
 IMMUTABLE_BYTES = 128
 CONSUMER_TABLE = 256
@@ -368,7 +369,7 @@ def read(ring, lane, start_k, count, timeout):
     pid = os.getpid()
     entry = register_consumer(ring, pid, start_time(pid))
     entry_offset = CONSUMER_TABLE + CONSUMER_ENTRY_BYTES * entry
-    holder = process_word(pid)                                    # written into each slot it takes
+    holder = process_word(pid)                                    # claims each slot it takes
     S, L = ring.slots, ring.lane(lane)
     intact = 0
     try:
@@ -384,8 +385,14 @@ def read(ring, lane, start_k, count, timeout):
                 if time.monotonic() > deadline:
                     raise RuntimeError("no item at lane %d position %d within %gs" % (lane, t, timeout))
                 time.sleep(0.0002)
-            ring.store64(L + L_TAIL, t + 1)                       # the CAS, uncontested (sole consumer)
-            ring.store64(slot + S_HOLDER, holder)                 # one store: pid and start tag together
+            # Claim, then advance (both CASes, uncontested: sole consumer). The claim is
+            # one store, pid and start tag together. A held slot was claimed by another
+            # consumer, or left by one that died; adopting it is beyond this script.
+            if ring.load64(slot + S_HOLDER) != 0:
+                raise RuntimeError("lane %d position %d is held by another consumer" % (lane, t))
+            ring.store64(slot + S_HOLDER, holder)
+            ring.store64(L + L_TAIL, t + 1)
+            ring.notify(H_DATA_SEQUENCE)                          # consumers waiting for this claim
             good = True
             for f in ring.fields:
                 rows = ring.load32(slot + S_ROWS + 4 * f.index)
@@ -403,10 +410,12 @@ def read(ring, lane, start_k, count, timeout):
                     good = False
                 del got
             intact += good
-            # Release: holder 0, sequence = p + S (release), wake the lane's producer.
-            ring.store64(slot + S_HOLDER, 0)
+            # Release: sequence = p + S (release), then holder 0, then wake the
+            # lane's producer and the consumers.
             ring.store64(slot + S_SEQUENCE, t + S)
+            ring.store64(slot + S_HOLDER, 0)
             ring.notify(L + L_SPACE_SEQUENCE)
+            ring.notify(H_DATA_SEQUENCE)
     finally:
         ring.store64(entry_offset + 8, 0)                         # leave: startTime, then the process word
         ring.store64(entry_offset, 0)

@@ -66,6 +66,9 @@ public final class RingConsumer {
     private var adopted: [(claim: Claim, deadHolder: UInt64)] = []
     /// The ring's `consumerChanges` when this consumer last looked for dead holders.
     private var holdersScannedAt: UInt32 = 0
+    /// Watches on the consumers last seen claiming an item at a lane's tail
+    /// while this one waited (see `adoptIfClaimantDied`).
+    private var claimantWatches: [UInt64: PeerIdentity.Watching] = [:]
 
     /// How often producers' liveness is checked while items flow.
     static let producerCheckInterval: Int64 = 5_000_000
@@ -172,8 +175,9 @@ public final class RingConsumer {
         let outcome = memory.waitForData(deadline: deadline, watcher: watcher, sleepLimit: { sleepLimit }) {
             () -> WaitOutcome? in
             if memory.isTruncated { return .failed(ring.truncationError) }
-            if let claim = claim() { return .claimed(claim) }
+            if let claim = self.claim(onlyLane: onlyLane, asSleeper: true) { return .claimed(claim) }
             if let claim = adoptIfConsumersChanged(onlyLane: onlyLane) { return .claimed(claim) }
+            if let claim = adoptIfClaimantDied(onlyLane: onlyLane) { return .claimed(claim) }
             if isFinished(onlyLane: onlyLane) {
                 // The end, unless a consumer died holding one of the last items: nobody may have signalled it.
                 adoptDeadHoldersItems()
@@ -219,25 +223,30 @@ public final class RingConsumer {
 
     private func lease(_ claim: Claim) -> RingLease {
         received &+= 1
+        // The take (or the adoption) already made this process the slot's holder.
         let slot = memory.slot(lane: claim.lane, position: claim.position)
-        memory.markHeld(slot, by: identity)
         return RingLease(consumer: self, slot: slot, lane: claim.lane, position: claim.position)
     }
 
-    /// The next item of `onlyLane`, or in this consumer's order, if one is ready now.
+    /// The next item of `onlyLane`, or in this consumer's order, if one is
+    /// ready now. `asSleeper`: called inside the wait, counted as a sleeper.
     @inline(__always)
-    private func claim(onlyLane: Int?) -> Claim? {
-        if let onlyLane { return memory.takeHead(of: onlyLane).map { Claim(lane: onlyLane, position: $0) } }
-        guard order == .unordered else { return memory.takeOrdered().map { Claim(lane: $0.lane, position: $0.position) } }
-        return claimUnordered()
+    private func claim(onlyLane: Int?, asSleeper: Bool = false) -> Claim? {
+        if let onlyLane {
+            return memory.takeHead(of: onlyLane, by: identity, asSleeper: asSleeper).map { Claim(lane: onlyLane, position: $0) }
+        }
+        guard order == .unordered else {
+            return memory.takeOrdered(by: identity, asSleeper: asSleeper).map { Claim(lane: $0.lane, position: $0.position) }
+        }
+        return claimUnordered(asSleeper: asSleeper)
     }
 
-    private func claimUnordered() -> Claim? {
+    private func claimUnordered(asSleeper: Bool) -> Claim? {
         let lanes = memory.laneCount
         for step in 0..<lanes {
             var lane = nextLane + step
             if lane >= lanes { lane -= lanes }
-            if let position = memory.takeHead(of: lane) {
+            if let position = memory.takeHead(of: lane, by: identity, asSleeper: asSleeper) {
                 nextLane = lane + 1 == lanes ? 0 : lane + 1
                 return Claim(lane: lane, position: position)
             }
@@ -269,6 +278,28 @@ public final class RingConsumer {
     /// (a consumer registered or left, or a producer found a dead holder), then an adopted item.
     private func adoptIfConsumersChanged(onlyLane: Int?) -> Claim? {
         if memory.consumerTableChanges != holdersScannedAt { adoptDeadHoldersItems() }
+        return takeAdopted(onlyLane: onlyLane)
+    }
+
+    /// An item whose consumer died between claiming it and advancing the
+    /// tail, adopted. Such a claim holds its lane back, and nobody signals
+    /// it unless the producer blocks, so a waiting consumer watches the
+    /// claimant at each lane's tail itself (the watch wakes this wait when
+    /// it dies). Only on the waiting path: on the item path a claim at the
+    /// tail is another consumer taking that item right now.
+    private func adoptIfClaimantDied(onlyLane: Int?) -> Claim? {
+        var seen: [UInt64: PeerIdentity.Watching] = [:]
+        var ended = false
+        for lane in onlyLane.map({ $0..<($0 + 1) }) ?? 0..<memory.laneCount {
+            guard let word = memory.claimantAtTail(of: lane, other: identity),
+                  let claimant = PeerIdentity(word: word) else { continue }
+            let watch = claimantWatches[word] ?? PeerIdentity.Watching(claimant)
+            seen[word] = watch
+            ended = ended || watch.ended
+        }
+        claimantWatches = seen
+        guard ended else { return nil }
+        adoptDeadHoldersItems()
         return takeAdopted(onlyLane: onlyLane)
     }
 

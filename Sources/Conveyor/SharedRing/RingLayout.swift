@@ -10,7 +10,7 @@ struct RingLayout: Sendable, Equatable {
     /// "CONVRING" read as a little-endian UInt64.
     static let magic: UInt64 = 0x474E_4952_564E_4F43
     /// The format version this build reads and writes.
-    static let version: UInt32 = 3
+    static let version: UInt32 = 4
     /// Consumers that can be attached at once (entries in the consumer table).
     static let consumerCapacity = 32
     static let maxLanes = 256

@@ -21,6 +21,8 @@ struct RingMemory: @unchecked Sendable {
     /// Set to 1 when another process shrank the segment's file under this
     /// mapping (`SegmentGuard`, owned by the segment): the ring now reads zeros.
     let truncatedFlag: UnsafeMutablePointer<UInt32>
+    /// `RingTestHook.stopAfterClaim`, copied here so the take tests a plain field.
+    let stopAfterClaim: Int = RingTestHook.stopAfterClaim
 
     /// Whether the segment was truncated under this process.
     var isTruncated: Bool {

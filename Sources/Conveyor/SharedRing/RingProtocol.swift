@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The ring protocol in one room: every load, store, CAS and futex call on
 /// the shared segment, each named after the docs/FORMAT.md step it
 /// implements (section names in italics). `RingStates` decides which
@@ -151,14 +153,17 @@ extension RingMemory {
 
     // MARK: Taking an item
 
-    /// *Taking an item (unordered)*, for one lane: the position taken by
-    /// advancing `tail` with a CAS, or nil when the lane is empty.
+    /// *Taking an item (unordered)*, for one lane: claim, then advance. The
+    /// position `claimant` took, or nil when the lane is empty or its item
+    /// at `tail` is being taken by another consumer right now. `asSleeper`:
+    /// the caller is counted in `dataSleepers` (it takes inside its wait).
     @inline(__always)
-    func takeHead(of lane: Int) -> UInt64? {
+    func takeHead(of lane: Int, by claimant: PeerIdentity, asSleeper: Bool = false) -> UInt64? {
         let tail = self.lane(lane).tail
         var position = tail.pointee.load(ordering: .acquiring)
         while true {
-            let sequence = slot(lane: lane, position: position).sequence.pointee.load(ordering: .acquiring)
+            let slot = slot(lane: lane, position: position)
+            let sequence = slot.sequence.pointee.load(ordering: .acquiring)
             guard let next = LaneCursor.taken(tail: position, sequence: sequence) else {
                 // Not published yet, or another consumer moved the tail: look once more, then give up.
                 let now = tail.pointee.load(ordering: .acquiring)
@@ -166,17 +171,59 @@ extension RingMemory {
                 position = now
                 continue
             }
-            let (exchanged, original) = tail.pointee.compareExchange(
-                expected: position, desired: next, ordering: .acquiringAndReleasing)
-            if exchanged { return position }
-            position = original
+            guard claim(slot, by: claimant) else { return nil }
+            switch advance(tail, from: position, to: next, claimed: slot, asSleeper: asSleeper) {
+            case .taken: return position
+            case let .moved(now): position = now
+            }
         }
     }
 
+    /// *Taking an item*, the claim: CAS the slot's `holder` 0 → `claimant`
+    /// (acq_rel). False when someone else holds it: the item is being taken
+    /// (or, behind the tail, read) by them.
+    @inline(__always)
+    private func claim(_ slot: SlotWords, by claimant: PeerIdentity) -> Bool {
+        guard let word = SlotHolder.claimed(holder: 0, by: claimant),
+              slot.holder.pointee.compareExchange(expected: 0, desired: word, ordering: .acquiringAndReleasing).exchanged
+        else { return false }
+        if stopAfterClaim != 0 { RingTestHook.claimed() }
+        return true
+    }
+
+    private enum Advance {
+        case taken
+        case moved(UInt64)
+    }
+
+    /// *Taking an item*, the advance after the claim: CAS `tail` position →
+    /// next (seq_cst), then notify consumers that may wait for this claim
+    /// (*Waiting*; the seq_cst CAS orders the sleeper load; a caller counted
+    /// among the sleepers does not count itself). If `tail` moved
+    /// instead (the claim landed on a later lap of the slot), the claim is
+    /// dropped (holder 0, release) and waiters are woken: `.moved` to the
+    /// tail now.
+    @inline(__always)
+    private func advance(
+        _ tail: UnsafeMutablePointer<Atomic<UInt64>>, from position: UInt64, to next: UInt64, claimed slot: SlotWords,
+        asSleeper: Bool
+    ) -> Advance {
+        let (exchanged, original) = tail.pointee.compareExchange(
+            expected: position, desired: next, ordering: .sequentiallyConsistent)
+        if exchanged {
+            dataEvent.notifyOthersAfterBarrier(selfCounted: asSleeper)
+            return .taken
+        }
+        slot.holder.pointee.store(0, ordering: .releasing)
+        dataEvent.notifyAll()
+        return .moved(original)
+    }
+
     /// *Taking an item (ordered)*: the lane and position of the next item in
-    /// round-robin order, or nil when it is not ready. Done lanes' tickets
-    /// are skipped (at most one round in a row).
-    func takeOrdered() -> (lane: Int, position: UInt64)? {
+    /// round-robin order, claimed and taken by `claimant`, or nil when it is
+    /// not ready (or being taken by another consumer right now). Done lanes'
+    /// tickets are skipped (at most one round in a row). `asSleeper` as for `takeHead`.
+    func takeOrdered(by claimant: PeerIdentity, asSleeper: Bool = false) -> (lane: Int, position: UInt64)? {
         let lanes = UInt64(laneCount)
         let ticket = orderTicket
         var skipped: UInt64 = 0
@@ -191,17 +238,17 @@ extension RingMemory {
                 _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
                 continue
             }
+            let slot = slot(lane: lane, position: position)
             guard tail == position,
-                  LaneCursor.taken(tail: position, sequence: slot(lane: lane, position: position).sequence.pointee
-                      .load(ordering: .acquiring)) != nil
+                  LaneCursor.taken(tail: position, sequence: slot.sequence.pointee.load(ordering: .acquiring)) != nil
             else {
                 guard skipped < lanes, isDone(lane) else { return nil }
                 skipped += 1
                 _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
                 continue
             }
-            if words.tail.pointee.compareExchange(
-                expected: position, desired: position &+ 1, ordering: .acquiringAndReleasing).exchanged {
+            guard claim(slot, by: claimant) else { return nil }
+            if case .taken = advance(words.tail, from: position, to: position &+ 1, claimed: slot, asSleeper: asSleeper) {
                 _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
                 return (lane, position)
             }
@@ -236,45 +283,58 @@ extension RingMemory {
 
     // MARK: Reading and releasing
 
-    /// *Reading and releasing*: records `holder`'s process word as the slot's holder (relaxed).
-    @inline(__always)
-    func markHeld(_ slot: SlotWords, by holder: PeerIdentity) {
-        slot.holder.pointee.store(holder.word, ordering: .relaxed)
-    }
-
-    /// *Reading and releasing*, releasing item `position`: clears the holder,
-    /// frees the slot for position + S (release), wakes the lane's producer.
+    /// *Reading and releasing*, releasing item `position`: frees the slot for
+    /// position + S (release), then clears the holder (release: never a
+    /// published slot behind the tail without a holder), then notifies the
+    /// lane's producer and the consumers (one fence for both; a consumer may
+    /// have found the slot, published again, still held).
     @inline(__always)
     func release(_ slot: SlotWords, lane: Int, position: UInt64) {
-        slot.holder.pointee.store(0, ordering: .relaxed)
         slot.sequence.pointee.store(position &+ UInt64(slotsPerLane), ordering: .releasing)
-        self.lane(lane).spaceEvent.notifyAll()
+        slot.holder.pointee.store(0, ordering: .releasing)
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        self.lane(lane).spaceEvent.notifyAllAfterBarrier()
+        dataEvent.notifyAllAfterBarrier()
     }
 
     // MARK: A consumer that dies holding an item
 
     /// *A consumer that dies holding an item*, adopting: for each lane, each
-    /// position between the released ones and `tail` whose slot is still
-    /// published (taken, not released) and whose holder is a process for which
-    /// `hasEnded` is true, CAS holder dead word → `adopter`'s (acq_rel). The
-    /// items won, with the dead word each replaced; the position is read from
-    /// the slot's sequence after the CAS (the slot may have moved on since).
+    /// position p of `max(0, tail − S) ... tail` whose slot is published for
+    /// it (claimed or taken, not released) and whose holder is a process for
+    /// which `hasEnded` is true: CAS holder dead word → `adopter`'s (acq_rel).
+    /// The position is read from the slot's sequence after the CAS; an item
+    /// still at the tail (its claimant died before advancing) is advanced
+    /// past by the adopter, and a claim not yet at the tail goes back to its
+    /// dead holder. The items won, with the dead word each replaced.
     func adoptItems(
         heldByEnded hasEnded: (UInt64) -> Bool, adopter: PeerIdentity
     ) -> [(lane: Int, position: UInt64, deadHolder: UInt64)] {
         let slots = UInt64(slotsPerLane)
         var won: [(lane: Int, position: UInt64, deadHolder: UInt64)] = []
         for lane in 0..<laneCount {
-            let tail = self.lane(lane).tail.pointee.load(ordering: .acquiring)
-            for position in (tail > slots ? tail - slots : 0)..<tail {
+            let tail = self.lane(lane).tail
+            for position in LaneCursor.adoptionScan(tail: tail.pointee.load(ordering: .acquiring), slots: slots) {
                 let slot = self.slot(lane: lane, position: position)
                 guard slot.sequence.pointee.load(ordering: .acquiring) == position &+ 1 else { continue }
                 let word = slot.holder.pointee.load(ordering: .acquiring)
-                guard word != 0, word != adopter.word, hasEnded(word),
+                guard let adopted = SlotHolder.adopted(holder: word, by: adopter, hasEnded: hasEnded),
                       slot.holder.pointee.compareExchange(
-                          expected: word, desired: adopter.word, ordering: .acquiringAndReleasing).exchanged
+                          expected: word, desired: adopted, ordering: .acquiringAndReleasing).exchanged
                 else { continue }
-                won.append((lane, slot.sequence.pointee.load(ordering: .acquiring) &- 1, word))
+                let item = slot.sequence.pointee.load(ordering: .acquiring) &- 1
+                switch LaneCursor.adopted(position: item, tail: tail.pointee.load(ordering: .acquiring)) {
+                case .advanceTail:
+                    // Only the holder moves the tail past its slot: this CAS fails only if the dead claimant's succeeded.
+                    _ = tail.pointee.compareExchange(expected: item, desired: item &+ 1, ordering: .sequentiallyConsistent)
+                    dataEvent.notifyAllAfterBarrier()
+                case .taken:
+                    break
+                case .notYetAtTail:
+                    slot.holder.pointee.store(word, ordering: .releasing)
+                    continue
+                }
+                won.append((lane, item, word))
             }
         }
         return won
@@ -288,12 +348,25 @@ extension RingMemory {
     }
 
     /// *A consumer that dies holding an item*, signalling: the holder of the
-    /// item at `position` of `lane` when it is taken and not released, else nil.
+    /// item at `position` of `lane` when it is claimed or taken and not
+    /// released (`tail ≥ position`), else nil.
     func unreleasedHolder(lane: Int, position: UInt64) -> PeerIdentity? {
         let slot = self.slot(lane: lane, position: position)
-        guard slot.sequence.pointee.load(ordering: .acquiring) == position &+ 1,
-              self.lane(lane).tail.pointee.load(ordering: .acquiring) > position else { return nil }
+        guard LaneCursor.isUnreleased(
+            position: position, sequence: slot.sequence.pointee.load(ordering: .acquiring),
+            tail: self.lane(lane).tail.pointee.load(ordering: .acquiring)) else { return nil }
         return PeerIdentity(word: slot.holder.pointee.load(ordering: .acquiring))
+    }
+
+    /// The holder of the item at `lane`'s tail, other than `own`: a consumer
+    /// between its claim and its advance (nil when the slot at tail is not
+    /// published, or nobody or `own` holds it).
+    func claimantAtTail(of lane: Int, other own: PeerIdentity) -> UInt64? {
+        let position = self.lane(lane).tail.pointee.load(ordering: .acquiring)
+        let slot = self.slot(lane: lane, position: position)
+        guard slot.sequence.pointee.load(ordering: .acquiring) == position &+ 1 else { return nil }
+        let word = slot.holder.pointee.load(ordering: .acquiring)
+        return word == 0 || word == own.word ? nil : word
     }
 
     /// *A consumer that dies holding an item*, signalling: adds 1 to
@@ -307,26 +380,14 @@ extension RingMemory {
     // MARK: Reset
 
     /// *Reset*, steps 1-4: drop every item not yet taken (counted as
-    /// discarded), reopen finished lanes, restart ordered reading, wake everyone.
-    func reset() {
+    /// discarded), reopen finished lanes, restart ordered reading, wake
+    /// everyone. `resetter` is this process (the drain claims items as a
+    /// consumer does); `hasEnded` tells whether a holder's process has ended.
+    func reset(by resetter: PeerIdentity, hasEnded: (UInt64) -> Bool) {
         epoch.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        let slots = UInt64(slotsPerLane)
         for lane in 0..<laneCount {
             let words = self.lane(lane)
-            // Drain with the consumers' own protocol, so a reset racing a consumer is still exactly-once.
-            while true {
-                let tail = words.tail.pointee.load(ordering: .acquiring)
-                let slot = slot(lane: lane, position: tail)
-                let sequence = slot.sequence.pointee.load(ordering: .acquiring)
-                guard let next = LaneCursor.taken(tail: tail, sequence: sequence),
-                      let released = SlotState.released(sequence: sequence, position: tail, slots: slots)
-                else { break }
-                if words.tail.pointee.compareExchange(
-                    expected: tail, desired: next, ordering: .acquiringAndReleasing).exchanged {
-                    slot.sequence.pointee.store(released, ordering: .releasing)
-                    words.discarded.pointee.wrappingAdd(1, ordering: .relaxed)
-                }
-            }
+            drain(lane, by: resetter, hasEnded: hasEnded)
             words.orderBase.pointee.store(words.tail.pointee.load(ordering: .acquiring), ordering: .releasing)
             let owner = owner(of: lane)
             _ = changeOwner(of: lane, from: owner, to: owner.reopened())
@@ -334,6 +395,49 @@ extension RingMemory {
         orderTicket.pointee.store(0, ordering: .sequentiallyConsistent)
         dataEvent.wakeAll()
         for lane in 0..<laneCount { self.lane(lane).spaceEvent.wakeAll() }
+    }
+
+    /// How long a reset's drain waits for a live consumer between its claim
+    /// and its advance at a lane's tail (a few instructions, unless it is
+    /// stopped) before it leaves that lane's remaining items in place.
+    static let resetClaimPatience: Int64 = 1_000_000_000
+
+    /// *Reset*, step 2, for one lane: drain with the consumers' own protocol
+    /// (claim, then advance), so a reset racing a consumer is still
+    /// exactly-once. A live consumer's claim at the tail is waited for (it
+    /// keeps that item); a dead one's is taken over and its item discarded.
+    private func drain(_ lane: Int, by resetter: PeerIdentity, hasEnded: (UInt64) -> Bool) {
+        let slots = UInt64(slotsPerLane)
+        let words = self.lane(lane)
+        var waitingSince: Int64?
+        while true {
+            let tail = words.tail.pointee.load(ordering: .acquiring)
+            let slot = slot(lane: lane, position: tail)
+            let sequence = slot.sequence.pointee.load(ordering: .acquiring)
+            guard let next = LaneCursor.taken(tail: tail, sequence: sequence),
+                  let released = SlotState.released(sequence: sequence, position: tail, slots: slots)
+            else { return }
+            let holder = slot.holder.pointee.load(ordering: .acquiring)
+            if holder != 0, !hasEnded(holder) {
+                let now = SystemCalls.monotonicNanoseconds()
+                let since = waitingSince ?? now
+                waitingSince = since
+                if now - since > RingMemory.resetClaimPatience { return }
+                SystemCalls.sleep(nanoseconds: 50_000)
+                continue
+            }
+            waitingSince = nil
+            guard slot.holder.pointee.compareExchange(
+                expected: holder, desired: resetter.word, ordering: .acquiringAndReleasing).exchanged else { continue }
+            if words.tail.pointee.compareExchange(expected: tail, desired: next, ordering: .sequentiallyConsistent).exchanged {
+                slot.sequence.pointee.store(released, ordering: .releasing)
+                slot.holder.pointee.store(0, ordering: .releasing)
+                words.discarded.pointee.wrappingAdd(1, ordering: .relaxed)
+            } else {
+                // The tail moved (a dead claimant had advanced it): its claim goes back as it was.
+                slot.holder.pointee.store(holder, ordering: .releasing)
+            }
+        }
     }
 
     // MARK: Reading the state (RingInfo)

@@ -145,3 +145,59 @@ enum LaneCursor {
         Int(clamping: head >= tail ? min(head - tail, UInt64(slots)) : 0)
     }
 }
+
+/// A slot's `holder` word: nobody (0), or the process word of whoever claimed
+/// the item there: a consumer taking it (*Taking an item*: claim, then
+/// advance), the consumer reading it, or a reset draining it.
+enum SlotHolder {
+    /// *Taking an item*, the claim: an unheld slot becomes `claimant`'s;
+    /// a held one is being taken (or read) by someone else right now.
+    @inline(__always)
+    static func claimed(holder: UInt64, by claimant: PeerIdentity) -> UInt64? {
+        holder == 0 ? claimant.word : nil
+    }
+
+    /// *A consumer that dies holding an item*, adopting: the item of a
+    /// holder that has ended (`hasEnded`) becomes `adopter`'s. Nobody's slot,
+    /// the adopter's own and a live holder's are left alone.
+    static func adopted(holder: UInt64, by adopter: PeerIdentity, hasEnded: (UInt64) -> Bool) -> UInt64? {
+        holder != 0 && holder != adopter.word && hasEnded(holder) ? adopter.word : nil
+    }
+}
+
+extension LaneCursor {
+    /// *A consumer that dies holding an item*, adopting: the positions an
+    /// adoption scan covers, `max(0, tail − S) ... tail`. The S before
+    /// `tail` may be taken and not released; the one at `tail` may be
+    /// claimed by a consumer that died before advancing `tail`.
+    static func adoptionScan(tail: UInt64, slots: UInt64) -> ClosedRange<UInt64> {
+        (tail > slots ? tail - slots : 0)...tail
+    }
+
+    /// What an adopter that won the item at `position` (its slot's holder)
+    /// does with `tail`, read after the win.
+    enum AdoptedItem: Equatable {
+        /// `tail == position`: its claimant died before advancing; the
+        /// adopter CASes `tail` position → position + 1 itself.
+        case advanceTail
+        /// `tail > position`: it was taken; the adopter reads and releases it.
+        case taken
+        /// `tail < position`: a claim on a later lap of the slot, not yet at
+        /// the tail; the adopter puts the dead holder's word back and leaves
+        /// it for a later scan.
+        case notYetAtTail
+    }
+
+    /// Which `AdoptedItem` case holds for `position` given `tail`.
+    static func adopted(position: UInt64, tail: UInt64) -> AdoptedItem {
+        tail == position ? .advanceTail : tail > position ? .taken : .notYetAtTail
+    }
+
+    /// *A consumer that dies holding an item*, signalling: the item at
+    /// `position` is claimed or taken and not released (its slot is
+    /// published for it and `tail` reached it), so its holder (if any)
+    /// holds it back.
+    static func isUnreleased(position: UInt64, sequence: UInt64, tail: UInt64) -> Bool {
+        sequence == position &+ 1 && tail >= position
+    }
+}

@@ -156,8 +156,10 @@ public final class SharedRing: @unchecked Sendable {
     /// in `reserve` or about to commit get `.ringReset`, finished lanes are
     /// reopened (free for new producers: a new stream begins), and ordered
     /// reading starts again at the next item of lane 0. Leases already
-    /// handed out stay valid until released.
+    /// handed out stay valid until released, and so does an item a consumer
+    /// is taking at that instant (the reset waits for it, at most 1 s a lane;
+    /// a consumer stopped there keeps its lane's items from the reset).
     public func reset() {
-        memory.reset()
+        memory.reset(by: .own) { PeerIdentity(word: $0)?.hasEnded ?? false }
     }
 }

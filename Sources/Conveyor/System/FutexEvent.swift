@@ -45,6 +45,16 @@ struct FutexEvent: @unchecked Sendable {
         }
     }
 
+    /// `notifyAllAfterBarrier` from inside `wait`'s re-check, where the
+    /// notifier counts itself among the sleepers (`selfCounted`): it wakes
+    /// only when someone else sleeps.
+    @inlinable
+    func notifyOthersAfterBarrier(selfCounted: Bool) {
+        if sleepers.pointee.load(ordering: .sequentiallyConsistent) > (selfCounted ? 1 : 0) {
+            wakeAll()
+        }
+    }
+
     /// Bumps the sequence and wakes every sleeper, whether or not one is counted.
     @usableFromInline
     func wakeAll() {

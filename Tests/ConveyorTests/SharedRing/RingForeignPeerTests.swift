@@ -92,7 +92,8 @@ extension SharedRingTests {
                 #expect(writer.stdout.contains("claimed lane 0\n"))
                 #expect(writer.stdout.hasSuffix("produced 25\n"), "\(writer.stdout) \(writer.stderr)")
                 #expect(consumer.stdout == "consumed 25 corrupt 0\n", "\(consumer.stdout) \(consumer.stderr)")
-                // The Python producer notified once per item (an atomic add and a wake); nobody else did.
+                // The Python producer notified once per item (an atomic add and a wake); nobody else did
+                // (the one consumer notifies as it takes or releases only when another consumer sleeps).
                 #expect(dataSequence() &- sequenceBefore == 25)
                 // The Python producer released its lane; the head it kept is the lane's.
                 let lane = ring.info.lanes[0]

@@ -20,11 +20,6 @@ extension SharedRingTests {
             return (ring, producer, holder)
         }
 
-        func kill(_ holder: HelperProcess) throws {
-            try holder.child.kill()
-            _ = try holder.child.wait(timeout: .seconds(30))
-        }
-
         /// The live consumer registered while the holder lived, so only the
         /// blocked producer's signal tells it of the death; ordered, it gets
         /// the dead consumer's item out of turn.
@@ -33,7 +28,7 @@ extension SharedRingTests {
                 let count = 40
                 let (ring, producer, holder) = try ringWithAHeldItem(["--count", "\(count)"])
                 let consumer = try ring.consumer(order: .ordered)
-                try kill(holder)
+                try holder.killAndReap()
                 var checker = ItemChecker()
                 var order: [Int] = []
                 for _ in 0..<count {
@@ -56,7 +51,7 @@ extension SharedRingTests {
                 let (ring, producer, holder) = try ringWithAHeldItem(["--count", "\(count)"])
                 // Fill every other entry, so the next consumer can only reuse the dead one's.
                 var fillers = try (1..<RingLayout.consumerCapacity).map { _ in try ring.consumer() }
-                try kill(holder)
+                try holder.killAndReap()
                 #expect(ring.info.consumerPIDs.contains(holder.pid))
                 let consumer = try ring.consumer()
                 #expect(!ring.info.consumerPIDs.contains(holder.pid))
@@ -74,7 +69,7 @@ extension SharedRingTests {
             try expectNoLeaks {
                 let (ring, producer, holder) = try ringWithAHeldItem(["--count", "3", "--finish"])
                 let consumer = try ring.consumer()
-                try kill(holder)
+                try holder.killAndReap()
                 var checker = ItemChecker()
                 while let lease = try consumer.nextItem(timeout: .seconds(30)) { try checker.check(lease) }
                 #expect(checker.seen == [0, 1, 2] && checker.duplicated == 0 && checker.corrupt == 0)

@@ -59,6 +59,16 @@ extension SharedRingTests {
             #expect(throws: ConveyorError.versionMismatch(found: 7, expected: RingLayout.version)) { _ = try attach(bytes) }
         }
 
+        /// Versions 1 to 3 (their consumers took items with another protocol) are refused, not mixed.
+        @Test func earlierVersionsAreRefused() throws {
+            #expect(RingLayout.version == 4)
+            for version: UInt8 in 1...3 {
+                var bytes = try ringBytes()
+                bytes[RingLayout.Header.version] = version
+                #expect(throws: ConveyorError.versionMismatch(found: UInt32(version), expected: 4)) { _ = try attach(bytes) }
+            }
+        }
+
         @Test func anotherSchemaIsASchemaMismatch() throws {
             let bytes = try ringBytes()
             #expect {

@@ -110,4 +110,39 @@ import Testing
         #expect(LaneCursor.depth(head: 20, tail: 5, slots: 4) == 4)
         #expect(LaneCursor.depth(head: 5, tail: 7, slots: 4) == 0)
     }
+
+    @Test func onlyAnUnheldSlotIsClaimed() {
+        let consumer = PeerIdentity(pid: 77, startTime: 1234)
+        #expect(SlotHolder.claimed(holder: 0, by: consumer) == consumer.word)
+        #expect(SlotHolder.claimed(holder: producer.word, by: consumer) == nil)  // being taken by another
+        #expect(SlotHolder.claimed(holder: consumer.word, by: consumer) == nil)  // not twice, not even by its own word
+    }
+
+    @Test func onlyAnEndedHoldersItemIsAdopted() {
+        let adopter = PeerIdentity(pid: 77, startTime: 1234)
+        let dead = PeerIdentity(pid: 88, startTime: 99)
+        let ended: (UInt64) -> Bool = { $0 == dead.word }
+        #expect(SlotHolder.adopted(holder: dead.word, by: adopter, hasEnded: ended) == adopter.word)
+        #expect(SlotHolder.adopted(holder: producer.word, by: adopter, hasEnded: ended) == nil)  // alive
+        #expect(SlotHolder.adopted(holder: 0, by: adopter, hasEnded: { _ in true }) == nil)
+        #expect(SlotHolder.adopted(holder: adopter.word, by: adopter, hasEnded: { _ in true }) == nil)
+    }
+
+    @Test func anAdoptionScanCoversTheTailSlotAndTheSBehindIt() {
+        #expect(LaneCursor.adoptionScan(tail: 0, slots: slots) == 0...0)
+        #expect(LaneCursor.adoptionScan(tail: 2, slots: slots) == 0...2)
+        #expect(LaneCursor.adoptionScan(tail: 10, slots: slots) == (10 - slots)...10)
+        // What the adopter does with the tail, by where the item it won stands.
+        #expect(LaneCursor.adopted(position: 10, tail: 10) == .advanceTail)  // claimed, never advanced
+        #expect(LaneCursor.adopted(position: 9, tail: 10) == .taken)
+        #expect(LaneCursor.adopted(position: 10 + slots, tail: 10) == .notYetAtTail)  // a claim on a later lap
+    }
+
+    @Test func aClaimedOrTakenItemIsUnreleasedUntilReleased() {
+        let p: UInt64 = 6
+        #expect(LaneCursor.isUnreleased(position: p, sequence: p + 1, tail: p))      // claimed at the tail
+        #expect(LaneCursor.isUnreleased(position: p, sequence: p + 1, tail: p + 3))  // taken
+        #expect(!LaneCursor.isUnreleased(position: p, sequence: p + 1, tail: p - 1))  // published, not reached
+        #expect(!LaneCursor.isUnreleased(position: p, sequence: p + slots, tail: p + 3))  // released
+    }
 }

@@ -37,12 +37,13 @@ final class HelperProcess {
     private let output: Int32
     private let errors: Int32
 
-    /// Spawns the helper (or `executable`) with `arguments`; `ring` (when
-    /// given) is inherited as $CONVEYOR_RING_FD.
-    init(_ arguments: [String], ring: SharedRing? = nil, executable: String = helperPath) throws {
+    /// Spawns the helper (or `executable`) with `arguments` and `environment`;
+    /// `ring` (when given) is inherited as $CONVEYOR_RING_FD.
+    init(_ arguments: [String], ring: SharedRing? = nil, environment: [String: String] = [:],
+         executable: String = helperPath) throws {
         output = HelperProcess.temporaryFile()
         errors = HelperProcess.temporaryFile()
-        var environment: [String: String] = [:]
+        var environment = environment
         var inherit: [Int32] = []
         if let ring {
             environment["CONVEYOR_RING_FD"] = "\(ring.descriptor)"
@@ -61,6 +62,12 @@ final class HelperProcess {
     }
 
     var pid: Int32 { child.pid }
+
+    /// Kills the helper (SIGKILL) and reaps it.
+    func killAndReap() throws {
+        try child.kill()
+        _ = try child.wait(timeout: .seconds(30))
+    }
 
     /// Everything the helper printed so far.
     var stdout: String { HelperProcess.contents(output) }
