@@ -7,6 +7,9 @@ final class EpochCursor<Output: Sendable> {
     private let loader: DataLoader<Output>
     private let plan: BatchPlan?
     private let run: (any EpochSource<Output>)?
+    /// `run` when worker processes make the batches (they can be lent in
+    /// place): resolved once here, not at every batch.
+    private let processRun: ProcessEpochRun?
     /// Which batch comes next and whether the iteration is over; nil for a
     /// cursor that only throws its failure.
     private var position: DeliveryCursor?
@@ -16,6 +19,7 @@ final class EpochCursor<Output: Sendable> {
         self.loader = loader
         self.plan = plan
         self.run = run
+        self.processRun = run as? ProcessEpochRun
         self.position = DeliveryCursor(
             assignment: run?.assignment ?? WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: 1),
             delivery: run?.delivery ?? .ordered)
@@ -26,6 +30,7 @@ final class EpochCursor<Output: Sendable> {
         self.loader = loader
         self.plan = nil
         self.run = nil
+        self.processRun = nil
         self.position = nil
         self.pendingFailure = failure
     }
@@ -126,7 +131,7 @@ extension EpochCursor where Output == TensorBatch {
     /// batch was counted as delivered.
     /// With `keeper`, the slot's lease is moved into it after `body` instead of released.
     func next<R>(inPlace body: (borrowing BatchView) throws -> R, keeping keeper: RingLeaseKeeper? = nil) throws -> R? {
-        guard let process = run as? ProcessEpochRun else {
+        guard let process = processRun else {
             guard let batch = try next() else { return nil }
             return try body(BatchView(batch))
         }
