@@ -137,17 +137,21 @@ extension EpochCursor where Output == TensorBatch {
         }
         guard let (plan, batch) = try upcoming() else { return nil }
         let start = SystemCalls.monotonicNanoseconds()
-        let receipt: ProcessWorkerPool.Receipt<Result<R, any Error>>
+        // The receipt's item is `Void`, not generic, and `body`'s result is kept here: the lending path
+        // below runs specialized, with no generic metadata looked up per batch.
+        var result: Result<R, any Error>?
+        let receipt: ProcessWorkerPool.Receipt<Void>
         do {
             receipt = try process.lend(batch: batch, timeout: loader.configuration.batchTimeout, keeping: keeper) {
-                (view: borrowing BatchView) in Result { try body(view) }
+                (view: borrowing BatchView) in result = Result { try body(view) }
             }
         } catch {
             throw fail(timeoutError(error, batch: batch))
         }
         switch receipt {
-        case let .item(lent, result):
+        case let .item(lent, _):
             delivered(lent, plan: plan, waitedSince: start)
+            guard let result else { preconditionFailure("a batch was lent without its view being read") }
             return try result.get()
         case let .failure(_, error):
             throw fail(error)
