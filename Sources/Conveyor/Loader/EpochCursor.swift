@@ -10,6 +10,8 @@ final class EpochCursor<Output: Sendable> {
     /// `run` when worker processes make the batches (they can be lent in
     /// place): resolved once here, not at every batch.
     private let processRun: ProcessEpochRun?
+    /// Carries each slot lease of `BatchIterator.nextLease()` out of its closure.
+    let leaseKeeper = RingLeaseKeeper()
     /// Which batch comes next and whether the iteration is over; nil for a
     /// cursor that only throws its failure.
     private var position: DeliveryCursor?
@@ -135,29 +137,40 @@ extension EpochCursor where Output == TensorBatch {
             guard let batch = try next() else { return nil }
             return try body(BatchView(batch))
         }
-        guard let (plan, batch) = try upcoming() else { return nil }
+        // `body`'s outcome is kept here, so that all the rest runs in `lendNext`, which is not generic:
+        // nothing of it is looked up at run time per batch.
+        var output: R?
+        var thrown: (any Error)?
+        let lent = try lendNext(from: process, keeping: keeper) { (view: borrowing BatchView) in
+            do { output = try body(view) } catch { thrown = error }
+        }
+        guard lent else { return nil }
+        if let thrown { throw thrown }
+        return output
+    }
+
+    /// Lends the next batch from `process` to `read` and counts it as
+    /// delivered; false at the end.
+    private func lendNext(
+        from process: ProcessEpochRun, keeping keeper: RingLeaseKeeper?, _ read: (borrowing BatchView) -> Void
+    ) throws(ConveyorError) -> Bool {
+        guard let (plan, batch) = try upcoming() else { return false }
         let start = SystemCalls.monotonicNanoseconds()
-        // The receipt's item is `Void`, not generic, and `body`'s result is kept here: the lending path
-        // below runs specialized, with no generic metadata looked up per batch.
-        var result: Result<R, any Error>?
         let receipt: ProcessWorkerPool.Receipt<Void>
         do {
-            receipt = try process.lend(batch: batch, timeout: loader.configuration.batchTimeout, keeping: keeper) {
-                (view: borrowing BatchView) in result = Result { try body(view) }
-            }
+            receipt = try process.lend(batch: batch, timeout: loader.configuration.batchTimeout, keeping: keeper, read)
         } catch {
             throw fail(timeoutError(error, batch: batch))
         }
         switch receipt {
         case let .item(lent, _):
             delivered(lent, plan: plan, waitedSince: start)
-            guard let result else { preconditionFailure("a batch was lent without its view being read") }
-            return try result.get()
+            return true
         case let .failure(_, error):
             throw fail(error)
         case .notYet, .cancelled:
             position?.end()
-            return nil
+            return false
         }
     }
 }
