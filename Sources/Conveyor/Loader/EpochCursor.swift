@@ -12,6 +12,8 @@ final class EpochCursor<Output: Sendable> {
     private let processRun: ProcessEpochRun?
     /// Carries each slot lease of `BatchIterator.nextLease()` out of its closure.
     let leaseKeeper = RingLeaseKeeper()
+    /// The loader's `batchTimeout`, read once (not the whole configuration copied per batch).
+    private let batchTimeout: Duration?
     /// Which batch comes next and whether the iteration is over; nil for a
     /// cursor that only throws its failure.
     private var position: DeliveryCursor?
@@ -22,6 +24,7 @@ final class EpochCursor<Output: Sendable> {
         self.plan = plan
         self.run = run
         self.processRun = run as? ProcessEpochRun
+        self.batchTimeout = loader.configuration.batchTimeout
         self.position = DeliveryCursor(
             assignment: run?.assignment ?? WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: 1),
             delivery: run?.delivery ?? .ordered)
@@ -33,6 +36,7 @@ final class EpochCursor<Output: Sendable> {
         self.plan = nil
         self.run = nil
         self.processRun = nil
+        self.batchTimeout = loader.configuration.batchTimeout
         self.position = nil
         self.pendingFailure = failure
     }
@@ -48,7 +52,7 @@ final class EpochCursor<Output: Sendable> {
         let message: LaneMessage<Output>?
         if let run {
             do {
-                message = try run.next(batch: batch, timeout: loader.configuration.batchTimeout)
+                message = try run.next(batch: batch, timeout: batchTimeout)
             } catch {
                 throw fail(timeoutError(error, batch: batch))
             }
@@ -65,7 +69,7 @@ final class EpochCursor<Output: Sendable> {
         let message: LaneMessage<Output>?
         if let run {
             do {
-                message = try await run.next(batch: batch, timeout: loader.configuration.batchTimeout)
+                message = try await run.next(batch: batch, timeout: batchTimeout)
             } catch let error as ConveyorError {
                 throw fail(timeoutError(error, batch: batch))
             } catch {
@@ -111,7 +115,7 @@ final class EpochCursor<Output: Sendable> {
     }
 
     private func timeoutError(_ error: ConveyorError, batch: Int) -> ConveyorError {
-        guard case .timedOut = error, let timeout = loader.configuration.batchTimeout, let plan, let run else { return error }
+        guard case .timedOut = error, let timeout = batchTimeout, let plan, let run else { return error }
         let from = run.worker(forBatch: batch).map { " from worker \($0)" } ?? ""
         return .timedOut(operation: "waiting for batch \(batch) of epoch \(plan.epoch)\(from)", after: timeout)
     }
@@ -158,7 +162,7 @@ extension EpochCursor where Output == TensorBatch {
         let start = SystemCalls.monotonicNanoseconds()
         let receipt: ProcessWorkerPool.Receipt<Void>
         do {
-            receipt = try process.lend(batch: batch, timeout: loader.configuration.batchTimeout, keeping: keeper, read)
+            receipt = try process.lend(batch: batch, timeout: batchTimeout, keeping: keeper, read)
         } catch {
             throw fail(timeoutError(error, batch: batch))
         }
