@@ -179,7 +179,7 @@ final class ProcessWorkerPool: LoaderWorkers {
     ) throws(ConveyorError) -> Receipt<Item> {
         let deadline = Deadline.after(duration)
         func remaining() -> Duration { .nanoseconds(max(0, deadline?.remainingNanoseconds ?? 0)) }
-        // The token is there unless another iteration holds it: taken at once then, no clock read.
+        // The token is there unless another iteration holds it: taken at once, the clock not read again.
         if turn.tryGet() == nil {
             while try turn.get(timeout: min(ProcessWorkerPool.waitSlice, remaining())) == nil {
                 if isCancelled() { return .cancelled }
