@@ -83,9 +83,21 @@ public protocol SchemaDataset: Dataset where Element: SampleWritable {
     /// once, as the built-in datasets do. Throw `.sourceFailed` naming the
     /// index that failed (`context.blaming(index:)` makes one).
     func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws
+
+    /// Whether `write(samplesAt:context:into:)` writes every byte of every
+    /// row each sample uses (its field's maximum rows, unless it sets fewer
+    /// with `setRows`), never relying on the batch being zeroed first. When
+    /// true, a worker process writes the batch straight into its
+    /// shared-memory slot and then zeroes only the rows samples left unused;
+    /// when false (the default) the slot is zeroed before the batch is
+    /// written. Either way no slot shows an earlier batch's bytes.
+    var writesEveryUsedByte: Bool { get }
 }
 
 extension SchemaDataset {
+    /// False: the batch is zeroed before it is written.
+    public var writesEveryUsedByte: Bool { false }
+
     /// Gets the sample and writes it.
     public func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
         try sample(at: index, context: context).write(into: &writer)

@@ -98,6 +98,9 @@ public struct NumpyDataset: SchemaDataset {
         }
     }
 
+    /// True: every sample's rows are copied whole from the files.
+    public var writesEveryUsedByte: Bool { true }
+
     /// Gathers the rows of `indices` column by column: one copy per row.
     public func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws {
         for index in indices where !(0..<count).contains(index) {

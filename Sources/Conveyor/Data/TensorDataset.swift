@@ -59,6 +59,9 @@ public struct TensorDataset: SchemaDataset {
         }
     }
 
+    /// True: every sample's rows are copied whole from the columns.
+    public var writesEveryUsedByte: Bool { true }
+
     /// Gathers the rows of `indices` column by column: one copy per row.
     public func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws {
         for index in indices where !(0..<count).contains(index) {

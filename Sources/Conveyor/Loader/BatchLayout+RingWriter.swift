@@ -5,7 +5,8 @@ extension BatchLayout {
     /// Collates the samples at `indices` of `dataset` into the reserved slot
     /// of `writer`, whose ring's schema must begin with the fields of
     /// `batchSchema` (any fields after them are left alone): each field's first
-    /// `indices.count` rows hold the samples (zero beyond their rows), the
+    /// `indices.count` rows hold the samples (zero beyond their rows, whatever
+    /// the slot held before), the
     /// "<name>.rows" fields their row counts. The caller commits.
     func collate<D: SchemaDataset>(
         _ dataset: D, indices: ArraySlice<Int>, context: SampleContext, into writer: inout RingWriter
@@ -20,12 +21,18 @@ extension BatchLayout {
         }
         let fieldCount = sampleSchema.fields.count
         var rows: [[Int]] = []
+        // The slot holds an earlier batch: zeroed first, or (for a dataset that writes every row it uses)
+        // only in the rows its samples left unused.
+        let zeroFirst = !dataset.writesEveryUsedByte
         try BatchLayout.withRawFields(of: writer, fields: 0..<fieldCount) { buffers in
-            for (field, buffer) in buffers.enumerated() {
-                let used = byteCount(of: field, samples: indices.count)
-                UnsafeMutableRawBufferPointer(rebasing: buffer[0..<used]).initializeMemory(as: UInt8.self, repeating: 0)
+            if zeroFirst {
+                for (field, buffer) in buffers.enumerated() {
+                    let used = byteCount(of: field, samples: indices.count)
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[0..<used]).initializeMemory(as: UInt8.self, repeating: 0)
+                }
             }
             rows = try writeSamples(of: dataset, indices: indices, context: context, into: buffers)
+            if !zeroFirst { zeroUnusedRows(rows, in: buffers) }
         }
         for field in 0..<fieldCount {
             try writer.withUnsafeMutableBufferPointer(of: fieldCount + field, as: Int32.self) { counts in
@@ -34,6 +41,19 @@ extension BatchLayout {
             }
             try writer.setRows(indices.count, of: field)
             try writer.setRows(indices.count, of: fieldCount + field)
+        }
+    }
+
+    /// Zeroes, in each field's `buffer`, the rows past those each sample used (`rows[field][sample]`).
+    private func zeroUnusedRows(_ rows: [[Int]], in buffers: [UnsafeMutableRawBufferPointer]) {
+        for (field, buffer) in buffers.enumerated() {
+            let description = sampleSchema.fields[field]
+            guard rows[field].contains(where: { $0 < description.maxRows }) else { continue }
+            for (sample, used) in rows[field].enumerated() where used < description.maxRows {
+                let start = sample * description.maxBytes
+                let unused = (start + used * description.bytesPerRow)..<(start + description.maxBytes)
+                UnsafeMutableRawBufferPointer(rebasing: buffer[unused]).initializeMemory(as: UInt8.self, repeating: 0)
+            }
         }
     }
 

@@ -18,24 +18,23 @@
 public struct BatchLease: ~Copyable {
     /// The batch.
     public let view: BatchView
-    /// The slot's ring lease, when the batch is in a worker's slot.
-    private let keeper: RingLeaseKeeper
+    /// The slot's ring lease, when the batch is in a worker's slot: the
+    /// slot goes back to its worker when this lease ends.
+    private let slotLease: RingLease?
 
-    init(view: consuming BatchView, keeper: RingLeaseKeeper) {
+    init(view: consuming BatchView, slotLease: consuming RingLease?) {
         self.view = view
-        self.keeper = keeper
-    }
-
-    deinit {
-        keeper.lease = nil
+        self.slotLease = slotLease
     }
 
     /// Gives the batch back now (its slot returns to its worker).
     public consuming func release() {}
 }
 
-/// Holds a ring lease past the closure that read its slot (see `BatchLease`):
-/// the process backend moves the lease in instead of releasing it.
+/// Carries a ring lease out of the closure that read its slot (see
+/// `BatchLease`): the process backend moves the lease in instead of
+/// releasing it, and `nextLease` moves it on into the `BatchLease`. One per
+/// iteration, used batch after batch.
 final class RingLeaseKeeper {
     var lease: RingLease?
     /// The view, taken out of the closure that lent it.
@@ -47,10 +46,10 @@ extension DataLoader.BatchIterator where Output == TensorBatch {
     /// `BatchLease`); nil at the epoch's end; throws what `next()` throws.
     /// The batch counts as delivered when it is returned.
     public mutating func nextLease() throws -> BatchLease? {
-        let keeper = RingLeaseKeeper()
+        let keeper = cursor.leaseKeeper
         guard try cursor.next(inPlace: { keeper.view = $0.duplicate() }, keeping: keeper) != nil,
               let view = keeper.view.take()
         else { return nil }
-        return BatchLease(view: view, keeper: keeper)
+        return BatchLease(view: view, slotLease: keeper.lease.take())
     }
 }

@@ -26,8 +26,9 @@ public struct BatchView: ~Copyable {
 
     private enum Storage {
         case batch(TensorBatch)
-        /// Each field's bytes (`[B] + shape`) and each sample's rows, per field.
-        case slot(fields: [UnsafeRawBufferPointer], rows: [[Int]])
+        /// Each field's bytes (`[B] + shape`) and each sample's rows, per
+        /// field, as the slot stores them.
+        case slot(fields: [UnsafeRawBufferPointer], rows: [UnsafeBufferPointer<Int32>])
     }
 
     /// A view of `batch`.
@@ -40,7 +41,10 @@ public struct BatchView: ~Copyable {
     }
 
     /// A view of slot memory that stays valid while the view is lent.
-    init(epoch: Int, index: Int, indices: ArraySlice<Int>, schema: Schema, fields: [UnsafeRawBufferPointer], rows: [[Int]]) {
+    init(
+        epoch: Int, index: Int, indices: ArraySlice<Int>, schema: Schema, fields: [UnsafeRawBufferPointer],
+        rows: [UnsafeBufferPointer<Int32>]
+    ) {
         self.epoch = epoch
         self.index = index
         self.indices = indices
@@ -85,7 +89,7 @@ public struct BatchView: ~Copyable {
         let field = try fieldIndex(name)
         switch storage {
         case let .batch(batch): return batch.rows[field]
-        case let .slot(_, rows): return rows[field]
+        case let .slot(_, rows): return rows[field].map(Int.init)
         }
     }
 
@@ -99,7 +103,7 @@ public struct BatchView: ~Copyable {
                 Tensor(dtype: field.dtype, shape: [indices.count] + field.shape, matchingBytes: Array(bytes))
             }
             return TensorBatch(epoch: epoch, index: index, indices: Array(indices), schema: schema, tensors: tensors,
-                               rows: rows)
+                               rows: rows.map { $0.map(Int.init) })
         }
     }
 

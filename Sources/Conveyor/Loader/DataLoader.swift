@@ -213,11 +213,10 @@ public final class DataLoader<Output: Sendable>: Sendable {
         let completed = control.withLock {
             $0.position.delivered(batch, ofEpoch: plan.epoch, batchCount: plan.batchCount)
         }
-        let depths = run?.queueDepths ?? []
         recorder.delivered(
             samples: plan.indices(ofBatch: batch).count, waitedNanoseconds: waitedNanoseconds,
-            queuedBatches: depths.reduce(0, +))
-        if completed { recorder.epochEnded(queueDepths: depths) }
+            queuedBatches: run?.queuedBatches ?? 0)
+        if completed { recorder.epochEnded(queueDepths: run?.queueDepths ?? []) }
     }
 }
 

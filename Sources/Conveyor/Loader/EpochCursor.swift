@@ -7,6 +7,13 @@ final class EpochCursor<Output: Sendable> {
     private let loader: DataLoader<Output>
     private let plan: BatchPlan?
     private let run: (any EpochSource<Output>)?
+    /// `run` when worker processes make the batches (they can be lent in
+    /// place): resolved once here, not at every batch.
+    private let processRun: ProcessEpochRun?
+    /// Carries each slot lease of `BatchIterator.nextLease()` out of its closure.
+    let leaseKeeper = RingLeaseKeeper()
+    /// The loader's `batchTimeout`, read once (not the whole configuration copied per batch).
+    private let batchTimeout: Duration?
     /// Which batch comes next and whether the iteration is over; nil for a
     /// cursor that only throws its failure.
     private var position: DeliveryCursor?
@@ -16,6 +23,8 @@ final class EpochCursor<Output: Sendable> {
         self.loader = loader
         self.plan = plan
         self.run = run
+        self.processRun = run as? ProcessEpochRun
+        self.batchTimeout = loader.configuration.batchTimeout
         self.position = DeliveryCursor(
             assignment: run?.assignment ?? WorkerAssignment(plan: plan, firstBatch: firstBatch, workerCount: 1),
             delivery: run?.delivery ?? .ordered)
@@ -26,6 +35,8 @@ final class EpochCursor<Output: Sendable> {
         self.loader = loader
         self.plan = nil
         self.run = nil
+        self.processRun = nil
+        self.batchTimeout = loader.configuration.batchTimeout
         self.position = nil
         self.pendingFailure = failure
     }
@@ -41,7 +52,7 @@ final class EpochCursor<Output: Sendable> {
         let message: LaneMessage<Output>?
         if let run {
             do {
-                message = try run.next(batch: batch, timeout: loader.configuration.batchTimeout)
+                message = try run.next(batch: batch, timeout: batchTimeout)
             } catch {
                 throw fail(timeoutError(error, batch: batch))
             }
@@ -58,7 +69,7 @@ final class EpochCursor<Output: Sendable> {
         let message: LaneMessage<Output>?
         if let run {
             do {
-                message = try await run.next(batch: batch, timeout: loader.configuration.batchTimeout)
+                message = try await run.next(batch: batch, timeout: batchTimeout)
             } catch let error as ConveyorError {
                 throw fail(timeoutError(error, batch: batch))
             } catch {
@@ -104,7 +115,7 @@ final class EpochCursor<Output: Sendable> {
     }
 
     private func timeoutError(_ error: ConveyorError, batch: Int) -> ConveyorError {
-        guard case .timedOut = error, let timeout = loader.configuration.batchTimeout, let plan, let run else { return error }
+        guard case .timedOut = error, let timeout = batchTimeout, let plan, let run else { return error }
         let from = run.worker(forBatch: batch).map { " from worker \($0)" } ?? ""
         return .timedOut(operation: "waiting for batch \(batch) of epoch \(plan.epoch)\(from)", after: timeout)
     }
@@ -126,29 +137,44 @@ extension EpochCursor where Output == TensorBatch {
     /// batch was counted as delivered.
     /// With `keeper`, the slot's lease is moved into it after `body` instead of released.
     func next<R>(inPlace body: (borrowing BatchView) throws -> R, keeping keeper: RingLeaseKeeper? = nil) throws -> R? {
-        guard let process = run as? ProcessEpochRun else {
+        guard let process = processRun else {
             guard let batch = try next() else { return nil }
             return try body(BatchView(batch))
         }
-        guard let (plan, batch) = try upcoming() else { return nil }
+        // `body`'s outcome is kept here, so that all the rest runs in `lendNext`, which is not generic:
+        // nothing of it is looked up at run time per batch.
+        var output: R?
+        var thrown: (any Error)?
+        let lent = try lendNext(from: process, keeping: keeper) { (view: borrowing BatchView) in
+            do { output = try body(view) } catch { thrown = error }
+        }
+        guard lent else { return nil }
+        if let thrown { throw thrown }
+        return output
+    }
+
+    /// Lends the next batch from `process` to `read` and counts it as
+    /// delivered; false at the end.
+    private func lendNext(
+        from process: ProcessEpochRun, keeping keeper: RingLeaseKeeper?, _ read: (borrowing BatchView) -> Void
+    ) throws(ConveyorError) -> Bool {
+        guard let (plan, batch) = try upcoming() else { return false }
         let start = SystemCalls.monotonicNanoseconds()
-        let receipt: ProcessWorkerPool.Receipt<Result<R, any Error>>
+        let receipt: ProcessWorkerPool.Receipt<Void>
         do {
-            receipt = try process.lend(batch: batch, timeout: loader.configuration.batchTimeout, keeping: keeper) {
-                (view: borrowing BatchView) in Result { try body(view) }
-            }
+            receipt = try process.lend(batch: batch, timeout: batchTimeout, keeping: keeper, read)
         } catch {
             throw fail(timeoutError(error, batch: batch))
         }
         switch receipt {
-        case let .item(lent, result):
+        case let .item(lent, _):
             delivered(lent, plan: plan, waitedSince: start)
-            return try result.get()
+            return true
         case let .failure(_, error):
             throw fail(error)
         case .notYet, .cancelled:
             position?.end()
-            return nil
+            return false
         }
     }
 }

@@ -76,4 +76,7 @@ final class EpochRun<Output: Sendable>: Sendable {
 
     /// Batches ready in each lane now.
     var queueDepths: [Int] { lanes.map(\.count) }
+
+    /// Batches ready in all lanes now.
+    var queuedBatches: Int { lanes.reduce(0) { $0 + $1.count } }
 }

@@ -10,6 +10,9 @@ protocol EpochSource<Output>: AnyObject, Sendable {
     var isCancelled: Bool { get }
     /// Batches ready per worker now.
     var queueDepths: [Int] { get }
+    /// Batches ready in all workers' lanes now (`queueDepths`' sum, counted
+    /// at every delivery: no array made).
+    var queuedBatches: Int { get }
     /// Batch `batch` (in order), or the next one ready (unordered), waiting on
     /// this thread at most `timeout`; nil once cancelled.
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<Output>?

@@ -56,6 +56,9 @@ public struct SQLiteDataset: SchemaDataset {
         return try schema.sample { try table.write(row, key: key, into: &$0) }
     }
 
+    /// True: each value is copied whole into the rows it uses (a NULL uses none).
+    public var writesEveryUsedByte: Bool { true }
+
     /// One query for the batch's rows, each written into its place.
     public func write(samplesAt indices: ArraySlice<Int>, context: SampleContext, into batch: inout BatchWriter) throws {
         if let bad = indices.first(where: { !(0..<count).contains($0) }) {

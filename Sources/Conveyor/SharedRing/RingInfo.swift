@@ -156,4 +156,9 @@ extension SharedRing {
     var laneDepths: [Int] {
         (0..<laneCount).map(memory.depth(of:))
     }
+
+    /// Items waiting in all lanes now: `laneDepths`' sum, without an array.
+    var queuedItems: Int {
+        (0..<laneCount).reduce(0) { $0 + memory.depth(of: $1) }
+    }
 }

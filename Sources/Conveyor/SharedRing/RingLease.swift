@@ -72,15 +72,4 @@ public struct RingLease: ~Copyable {
         let count = try rows(of: field) * slot.field(field).bytesPerRow
         return try body(UnsafeRawBufferPointer(start: slot.fieldStart(field), count: count))
     }
-
-    /// Calls `body` with the real data of each of `fields`, as bytes, in
-    /// order; none may be used after `body` returns.
-    func withUnsafeBytes<R>(ofFields fields: Range<Int>, _ body: ([UnsafeRawBufferPointer]) throws -> R) throws -> R {
-        var buffers: [UnsafeRawBufferPointer] = []
-        for field in fields {
-            let count = try rows(of: field) * slot.field(field).bytesPerRow
-            buffers.append(UnsafeRawBufferPointer(start: slot.fieldStart(field), count: count))
-        }
-        return try body(buffers)
-    }
 }

@@ -13,6 +13,9 @@ struct BatchSlot: Sendable {
     let layout: BatchLayout
     /// The ring's item schema.
     let schema: Schema
+    /// The fields of one sample (the batch's data fields; their
+    /// "<name>.rows" fields follow them).
+    let sampleFieldCount: Int
     /// The index of "conveyor.item".
     let tagField: Int
     /// The index of "conveyor.message".
@@ -37,6 +40,7 @@ struct BatchSlot: Sendable {
         }
         self.layout = layout
         self.schema = try Schema(batch.fields + own)
+        self.sampleFieldCount = layout.sampleSchema.fields.count
         self.tagField = batch.fields.count
         self.messageField = batch.fields.count + 1
     }
@@ -79,12 +83,16 @@ struct BatchSlot: Sendable {
 
     /// The tag of a leased slot.
     func tag(of lease: borrowing RingLease) throws -> Tag {
-        let words = try lease.withUnsafeBufferPointer(of: tagField, as: Int64.self) { Array($0) }
-        guard words.count == BatchSlot.tagWords, words[1] >= 0 else {
+        let tag = try lease.withUnsafeBufferPointer(of: tagField, as: Int64.self) { words -> Tag? in
+            guard words.count == BatchSlot.tagWords, words[1] >= 0 else { return nil }
+            return Tag(generation: words[0], batch: Int(words[1]), failedIndex: words[2] == 0 ? nil : Int(words[3]),
+                       busyNanoseconds: words[4])
+        }
+        guard let tag else {
+            let words = try lease.withUnsafeBufferPointer(of: tagField, as: Int64.self) { Array($0) }
             throw ConveyorError.corruptSegment("a batch slot's tag holds \(words) ")
         }
-        return Tag(generation: words[0], batch: Int(words[1]), failedIndex: words[2] == 0 ? nil : Int(words[3]),
-                   busyNanoseconds: words[4])
+        return tag
     }
 
     /// The failure message of a leased slot.
@@ -95,23 +103,24 @@ struct BatchSlot: Sendable {
     /// Lends `read` a view of the batch in a leased slot, for `indices` of
     /// batch `batch` of `epoch`; the view lives only during the call (its
     /// memory is the slot's). Its `copy()` is the same `TensorBatch` the
-    /// array collation makes.
+    /// array collation makes. The view's arrays are `scratch`'s, refilled.
     func withView<Result>(
         of lease: borrowing RingLease, epoch: Int, batch: Int, indices: ArraySlice<Int>,
-        _ read: (borrowing BatchView) -> Result
+        reusing scratch: inout BatchViewScratch, _ read: (borrowing BatchView) -> Result
     ) throws -> Result {
-        let fields = layout.sampleSchema.fields
-        var rows: [[Int]] = []
-        for (number, field) in fields.enumerated() {
-            guard try lease.rows(of: number) == indices.count else {
+        let fieldCount = sampleFieldCount
+        scratch.fields.removeAll(keepingCapacity: true)
+        scratch.rows.removeAll(keepingCapacity: true)
+        for number in 0..<fieldCount {
+            let rows = try lease.rows(of: number)
+            guard rows == indices.count else {
                 throw ConveyorError.corruptSegment(
-                    "batch \(batch) holds \(try lease.rows(of: number)) samples of '\(field.name)', not \(indices.count)")
+                    "batch \(batch) holds \(rows) samples of '\(layout.sampleSchema.fields[number].name)', not \(indices.count)")
             }
-            rows.append(try lease.withUnsafeBufferPointer(of: fields.count + number, as: Int32.self) { $0.map(Int.init) })
+            try lease.withUnsafeBytes(of: number) { scratch.fields.append($0) }
+            try lease.withUnsafeBufferPointer(of: fieldCount + number, as: Int32.self) { scratch.rows.append($0) }
         }
-        return try lease.withUnsafeBytes(ofFields: 0..<fields.count) { buffers in
-            read(BatchView(epoch: epoch, index: batch, indices: indices, schema: layout.sampleSchema, fields: buffers,
-                           rows: rows))
-        }
+        return read(BatchView(epoch: epoch, index: batch, indices: indices, schema: layout.sampleSchema,
+                              fields: scratch.fields, rows: scratch.rows))
     }
 }

@@ -26,6 +26,8 @@ final class ProcessEpochRun: EpochSource {
 
     var queueDepths: [Int] { pool.queueDepths }
 
+    var queuedBatches: Int { pool.queuedBatches }
+
     func next(batch: Int, timeout: Duration?) throws(ConveyorError) -> LaneMessage<TensorBatch>? {
         message(try lend(batch: batch, timeout: timeout) { $0.copy() })
     }

@@ -21,6 +21,9 @@ final class ProcessWorkerPool: LoaderWorkers {
     /// The ring's consumer, used only by the iteration holding `turn`'s
     /// token (a consumer is used by one thread at a time).
     private nonisolated(unsafe) let consumer: RingConsumer
+    /// The arrays of the views lent from the ring, refilled batch after
+    /// batch; used, like `consumer`, only by the iteration holding `turn`.
+    private nonisolated(unsafe) var viewScratch = BatchViewScratch()
     /// One token: the iteration that took it reads the ring until it puts it
     /// back. A newer iteration waits for it a wait slice at a time, until the
     /// older notices it was cancelled; no lock is held while anyone waits.
@@ -150,6 +153,9 @@ final class ProcessWorkerPool: LoaderWorkers {
     /// Items waiting in each lane.
     var queueDepths: [Int] { ring.laneDepths }
 
+    /// Items waiting in all lanes.
+    var queuedBatches: Int { ring.queuedItems }
+
     /// What one `receive` found.
     enum Receipt<Item> {
         /// Batch `batch`, read.
@@ -173,22 +179,24 @@ final class ProcessWorkerPool: LoaderWorkers {
     ) throws(ConveyorError) -> Receipt<Item> {
         let deadline = Deadline.after(duration)
         func remaining() -> Duration { .nanoseconds(max(0, deadline?.remainingNanoseconds ?? 0)) }
-        while try turn.get(timeout: min(ProcessWorkerPool.waitSlice, remaining())) == nil {
-            if isCancelled() { return .cancelled }
-            if remaining() == .zero { return .notYet }
+        // The token is there unless another iteration holds it: taken at once, the clock not read again.
+        if turn.tryGet() == nil {
+            while try turn.get(timeout: min(ProcessWorkerPool.waitSlice, remaining())) == nil {
+                if isCancelled() { return .cancelled }
+                if remaining() == .zero { return .notYet }
+            }
         }
         // This iteration holds the token: putting it back never waits.
         defer { try? turn.put(true) }
         return try take(batch: batch, from: consumer, lane: lane, generation: generation, plan: plan,
-                        waitingAtMost: remaining(), isCancelled: isCancelled, keeping: keeper, read: read)
+                        until: deadline, isCancelled: isCancelled, keeping: keeper, read: read)
     }
 
     private func take<Item>(
         batch: Int, from consumer: RingConsumer, lane: Int?, generation: Int64, plan: BatchPlan,
-        waitingAtMost duration: Duration, isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper?,
+        until deadline: Deadline?, isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper?,
         read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> Receipt<Item> {
-        let deadline = Deadline.after(duration)
         var looked = false
         while true {
             if isCancelled() { return .cancelled }
@@ -220,7 +228,8 @@ final class ProcessWorkerPool: LoaderWorkers {
                         index: index >= 0 ? index : nil, worker: lease.lane, message: try slot.message(of: lease)))
                 }
                 let item = try slot.withView(
-                    of: lease, epoch: plan.epoch, batch: tag.batch, indices: plan.indices(ofBatch: tag.batch), read)
+                    of: lease, epoch: plan.epoch, batch: tag.batch, indices: plan.indices(ofBatch: tag.batch),
+                    reusing: &viewScratch, read)
                 // Kept, the slot stays the caller's after this returns (a BatchLease releases it).
                 if let keeper { keeper.lease = consume lease }
                 return .item(batch: tag.batch, item)
