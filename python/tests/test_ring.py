@@ -16,6 +16,7 @@ import items
 from conftest import run_python
 
 SPAWN = multiprocessing.get_context("spawn")
+FORK = multiprocessing.get_context("fork")
 
 
 def consume(consumer, count, timeout=30):
@@ -133,6 +134,37 @@ def test_killed_consumer_makes_producer_give_up():
             for k in range(1, 100):
                 items.write(producer, k, timeout=20)
         assert time.monotonic() - began < 20
+
+
+def produce_until_consumer_gone(name, outcome):
+    ring = conveyor.Ring.attach(name=name, schema=items.SCHEMA)
+    with ring.producer() as producer:
+        try:
+            for k in range(100):
+                items.write(producer, k, timeout=20)
+            outcome.put("wrote every item")
+        except conveyor.ConsumerGone:
+            outcome.put("consumer gone")
+        except conveyor.ConveyorError as error:
+            outcome.put("%s: %s" % (type(error).__name__, error))
+
+
+def test_forked_processes_watch_their_peers_themselves():
+    # The parent made a named ring, so its peer watcher (a thread) runs; forked children do not
+    # inherit that thread, so each must watch its peers with a watcher of its own. Here a forked
+    # producer blocked on a full lane must learn that its only consumer (forked too) was killed.
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=2, name=True) as ring:
+        outcome, started = FORK.Queue(), FORK.Event()
+        writer = FORK.Process(target=produce_until_consumer_gone, args=(ring.name, outcome))
+        reader = FORK.Process(target=consume_slowly, args=(ring.name, started))
+        writer.start()
+        reader.start()
+        assert started.wait(30)
+        os.kill(reader.pid, signal.SIGKILL)
+        reader.join(10)
+        assert outcome.get(timeout=60) == "consumer gone"
+        writer.join(30)
+        assert writer.exitcode == 0
 
 
 def test_errors_say_what_happened():

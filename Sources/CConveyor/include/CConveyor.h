@@ -71,6 +71,17 @@ void cconveyor_cpu_relax(void);
 /// writable now. 0, or -1 with errno (EINVAL before Linux 5.14).
 int cconveyor_populate_write(void *base, size_t size);
 
+// Forks (fork_generation.c).
+
+/// How many forks separate this process from the one that loaded the
+/// library: 0 there, bumped in the child of every fork().
+unsigned long cconveyor_fork_generation(void);
+
+/// A lock for making per-process objects again after a fork; never held
+/// in a forked child at its start.
+void cconveyor_fork_lock(void);
+void cconveyor_fork_unlock(void);
+
 // The SIGBUS guard (fault_guard.c): see SegmentGuard.swift.
 
 /// Registers the mapping [base, base + size): a SIGBUS there maps zero pages

@@ -21,7 +21,47 @@ final class PeerWatcher: @unchecked Sendable {
     // is behind a lock; `epoll` is immutable.
     /// The process's watcher, or nil where epoll, pidfds or futex_waitv are
     /// missing (old kernels): waiters then re-check their peers in bounded sleeps.
-    static let shared: PeerWatcher? = PeerWatcher()
+    /// A forked child makes its own on first use: the parent's watcher
+    /// thread does not run in the child, and the parent's epoll set and
+    /// table are not the child's to change.
+    static var shared: PeerWatcher? {
+        let generation = SystemCalls.forkGeneration()
+        if let instance = Instance.current, instance.generation == generation { return instance.watcher }
+        return SystemCalls.withForkLock {
+            if let instance = Instance.current, instance.generation == generation { return instance.watcher }
+            let instance = Instance(generation: generation, watcher: PeerWatcher())
+            Instance.current = instance
+            return instance.watcher
+        }
+    }
+
+    /// The watcher made in one fork generation of the process (kept for the
+    /// life of the process, like the watcher itself).
+    private final class Instance: Sendable {
+        let generation: UInt
+        let watcher: PeerWatcher?
+
+        init(generation: UInt, watcher: PeerWatcher?) {
+            self.generation = generation
+            self.watcher = watcher
+        }
+
+        /// The address of the current instance (retained for good), or 0.
+        private static let address = Atomic<UInt>(0)
+
+        /// The instance of the latest generation made, if any (set under the fork lock).
+        static var current: Instance? {
+            get {
+                let bits = address.load(ordering: .acquiring)
+                guard let pointer = UnsafeRawPointer(bitPattern: bits) else { return nil }
+                return Unmanaged<Instance>.fromOpaque(pointer).takeUnretainedValue()
+            }
+            set {
+                let bits = newValue.map { UInt(bitPattern: Unmanaged.passRetained($0).toOpaque()) } ?? 0
+                address.store(bits, ordering: .releasing)
+            }
+        }
+    }
 
     /// Whether one watched process has ended (set by the watcher thread).
     final class EndFlag: Sendable {

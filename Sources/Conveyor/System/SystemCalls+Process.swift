@@ -180,3 +180,17 @@ extension SystemCalls {
         return names[signal] ?? "signal \(signal)"
     }
 }
+
+/// Forks of this process (fork_generation.c): per-process objects that a
+/// forked child must make again.
+extension SystemCalls {
+    /// 0 in the process that loaded the library, bumped in the child of every fork().
+    static func forkGeneration() -> UInt { UInt(cconveyor_fork_generation()) }
+
+    /// Runs `body` under the fork lock (never held in a forked child at its start).
+    static func withForkLock<Result>(_ body: () -> Result) -> Result {
+        cconveyor_fork_lock()
+        defer { cconveyor_fork_unlock() }
+        return body()
+    }
+}
