@@ -17,6 +17,8 @@ import Glibc
 /// - Once per run, each way: a consumer killed while it holds a lease, with
 ///   a live consumer attached before the kill (the blocked producer signals
 ///   the death) and after it (it adopts the item as it registers).
+/// - Once per run: a consumer that attaches after the stream ended (under
+///   load one can start that late) ends with nothing instead of waiting.
 public enum ConsumerKillTorture {
     static let consumerGoneWithin: Duration = .seconds(1)
     static let roundDeadline: Duration = .seconds(30)
@@ -46,6 +48,7 @@ public enum ConsumerKillTorture {
             for survivorFirst in [true, false] {
                 leaseHolderKilled(&report, survivorFirst: survivorFirst, executable: settings.executable)
             }
+            lateConsumerEnds(&report, executable: settings.executable)
             report.notes.append("consumerGone after a consumer's kill: slowest \(slowest) (promise: within \(consumerGoneWithin))")
             report.notes.append(
                 "shared rings, one of 3 consumers killed: \(sharedRounds) rounds, none lost or stalled; in "
@@ -105,6 +108,10 @@ public enum ConsumerKillTorture {
     /// Two producer children, three consumer children recording what they
     /// took, one consumer killed. Returns whether the dead consumer's last
     /// recorded item was also delivered to a live one (it died holding it).
+    /// The producers finish their streams, so every live consumer ends at
+    /// the end of the stream, even one that attached after the last item
+    /// (under load a consumer may start that late: it would otherwise wait
+    /// out its 60 s cold-boot wait for a first item).
     static func sharedRingRound(
         _ report: inout TortureReport, random: inout SeededRandom, executable: String
     ) throws -> Bool {
@@ -116,7 +123,7 @@ public enum ConsumerKillTorture {
         let producers = try (0..<2).map { lane in
             try TortureChild(executable, role: "produce", [
                 "--start", "\(lane * perProducer)", "--count", "\(perProducer)", "--lane", "\(lane)",
-                "--delay-us", "100", "--timeout-ms", "3000",
+                "--delay-us", "100", "--timeout-ms", "3000", "--finish",
             ], ring: ring)
         }
         usleep(UInt32(5_000 + random.next() % 60_000))
@@ -124,10 +131,13 @@ public enum ConsumerKillTorture {
         try consumers[victim].child.kill()
         report.kills += 1
         let deadline = ContinuousClock.now + roundDeadline
-        for child in producers + consumers {
+        for (index, child) in (producers + consumers).enumerated() {
             let remaining = deadline - ContinuousClock.now
             if (try? child.child.wait(timeout: max(.milliseconds(1), remaining))) == nil {
-                report.fault("round \(report.rounds): pid \(child.pid) did not end within \(roundDeadline) (hang)")
+                let role = index < producers.count
+                    ? "a producer (\(child.text.split(separator: "\n").last ?? "no output"))"
+                    : "a consumer that had recorded \(records(child).count) items"
+                report.fault("round \(report.rounds): pid \(child.pid), \(role), did not end within \(roundDeadline) (hang)")
             }
         }
         var counts: [Int: Int] = [:]
@@ -207,6 +217,40 @@ public enum ConsumerKillTorture {
             }
         } catch {
             report.fault("lease holder killed (\(way)): \(error)")
+        }
+    }
+
+    /// A consumer attached after its ring's stream ended (the producer
+    /// finished, every item delivered to another consumer) ends at once with
+    /// no item, as a late starter among the shared-ring rounds' consumers must.
+    static func lateConsumerEnds(_ report: inout TortureReport, executable: String) {
+        do {
+            let count = 3
+            let ring = try SharedRing.create(schema: TestItems.schema(floats: 16), lanes: 1, slotsPerLane: 4)
+            let producer = try TortureChild(executable, role: "produce", [
+                "--start", "0", "--count", "\(count)", "--lane", "0", "--timeout-ms", "10000", "--finish",
+            ], ring: ring)
+            let first = try TortureChild(executable, role: "consume-record", ["--idle-ms", "3000"], ring: ring)
+            for child in [producer, first] where (try? child.child.wait(timeout: roundDeadline)) == nil {
+                report.fault("late consumer: pid \(child.pid) did not end within \(roundDeadline) (hang)")
+                return
+            }
+            let late = try TortureChild(executable, role: "consume-record", ["--idle-ms", "3000"], ring: ring)
+            if (try? late.child.wait(timeout: roundDeadline)) == nil {
+                report.fault("late consumer: a consumer attached after the end of the stream did not end within "
+                    + "\(roundDeadline) (hang)")
+            }
+            let delivered = records(first) + records(late)
+            report.itemsChecked += delivered.count
+            if delivered.sorted() != Array(0..<count) || !records(late).isEmpty {
+                report.fault("late consumer: the first consumer got \(records(first)), the late one \(records(late)); "
+                    + "expected 0..<\(count) and nothing")
+            }
+            for child in [first, late] where child.text.contains("error:") {
+                report.fault("late consumer: pid \(child.pid) did not end cleanly: \(child.text)")
+            }
+        } catch {
+            report.fault("late consumer: \(error)")
         }
     }
 }

@@ -9,8 +9,10 @@ import Glibc
 /// (`conveyor-torture role NAME …`): each attaches to the ring whose
 /// descriptor is in $CONVEYOR_RING_FD, does its part and exits.
 ///
-///     produce         --start S --count C [--lane L] [--forever] [--timeout-ms T] [--delay-us D]
-///     consume-record  --idle-ms T        (writes each item's k, 4 bytes, to stdout before releasing it)
+///     produce         --start S --count C [--lane L] [--forever] [--finish] [--timeout-ms T] [--delay-us D]
+///                                         (--finish: ends its stream with `finish()` after the last item)
+///     consume-record  --idle-ms T        (writes each item's k, 4 bytes, to stdout before releasing it;
+///                                         ends at the end of the stream or after T without an item)
 ///     consume-attach                      (attaches a consumer, prints "attached", sleeps until killed)
 ///     consume-hold                        (leases one item, prints "holding …", sleeps until killed)
 ///     shm-full        --free-mib M        (run where /dev/shm is a small tmpfs; see ShmFullTorture)
@@ -77,10 +79,12 @@ public enum TortureRole {
                 break
             }
         }
+        if options.flag("--finish") { try producer.finish() }
         write(line: "produced \(k - start)")
     }
 
-    /// Consumes until nothing arrives for `idle`, writing each item's k as 4
+    /// Consumes until the end of the stream (every lane finished and
+    /// drained) or until nothing arrives for `idle`, writing each item's k as 4
     /// little-endian bytes (-1: an item with no rows, Int32.min: a corrupt
     /// one) before releasing it, so a kill loses at most the item it held.
     private static func consumeRecording(_ ring: SharedRing, idle: Duration) throws {
@@ -89,7 +93,8 @@ public enum TortureRole {
         while true {
             let lease: RingLease
             do throws(ConveyorError) {
-                lease = try consumer.next(timeout: idle, coldBoot: true)
+                guard let next = try consumer.nextItem(timeout: idle, coldBoot: true) else { return }
+                lease = next
             } catch .producerDied {
                 continue
             } catch .timedOut, .producerStalled {
