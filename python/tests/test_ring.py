@@ -136,11 +136,14 @@ def test_killed_consumer_makes_producer_give_up():
         assert time.monotonic() - began < 20
 
 
-def produce_until_consumer_gone(name, outcome):
+def produce_until_consumer_gone(name, outcome, started):
     ring = conveyor.Ring.attach(name=name, schema=items.SCHEMA)
     with ring.producer() as producer:
         try:
-            for k in range(100):
+            items.write(producer, 0, timeout=20)
+            # The lane fills only once the consumer has taken item 0, so the producer blocks knowing it.
+            assert started.wait(30)
+            for k in range(1, 100):
                 items.write(producer, k, timeout=20)
             outcome.put("wrote every item")
         except conveyor.ConsumerGone:
@@ -155,7 +158,7 @@ def test_forked_processes_watch_their_peers_themselves():
     # producer blocked on a full lane must learn that its only consumer (forked too) was killed.
     with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=2, name=True) as ring:
         outcome, started = FORK.Queue(), FORK.Event()
-        writer = FORK.Process(target=produce_until_consumer_gone, args=(ring.name, outcome))
+        writer = FORK.Process(target=produce_until_consumer_gone, args=(ring.name, outcome, started))
         reader = FORK.Process(target=consume_slowly, args=(ring.name, started))
         writer.start()
         reader.start()
