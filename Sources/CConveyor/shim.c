@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -113,3 +114,10 @@ void cconveyor_cpu_relax(void) {
 #endif
 }
 
+
+int cconveyor_pin_thread(int processor) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(processor, &set);
+    return sched_setaffinity(0, sizeof set, &set);
+}

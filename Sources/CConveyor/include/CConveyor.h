@@ -67,6 +67,9 @@ int cconveyor_wtermsig(int status);
 /// The processor's spin-wait hint (pause on x86, yield on arm).
 void cconveyor_cpu_relax(void);
 
+/// sched_setaffinity for the calling thread: it runs on `processor` only. 0, or -1 with errno.
+int cconveyor_pin_thread(int processor);
+
 /// madvise(MADV_POPULATE_WRITE): maps every page of [base, base + size)
 /// writable now. 0, or -1 with errno (EINVAL before Linux 5.14).
 int cconveyor_populate_write(void *base, size_t size);

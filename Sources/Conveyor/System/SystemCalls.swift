@@ -47,6 +47,12 @@ enum SystemCalls {
         cconveyor_cpu_relax()
     }
 
+    /// Keeps the calling thread on one processor (tests that need two
+    /// threads to share a processor); false if the kernel refused.
+    static func pinCurrentThread(toProcessor processor: Int) -> Bool {
+        cconveyor_pin_thread(Int32(processor)) == 0
+    }
+
     /// Gives the processor to another thread.
     @usableFromInline
     static func yieldProcessor() {

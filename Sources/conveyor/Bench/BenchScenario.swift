@@ -13,7 +13,7 @@ struct BenchScenario: Sendable {
 /// adds its list in its own file.
 enum BenchCatalog {
     static var all: [BenchScenario] {
-        queueScenarios + ringScenarios + loaderScenarios + processLoaderScenarios + loaderNpyScenarios
+        machineScenarios + queueScenarios + ringScenarios + loaderScenarios + processLoaderScenarios + loaderNpyScenarios
             + streamScenarios
     }
 }
