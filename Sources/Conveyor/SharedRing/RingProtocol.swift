@@ -25,8 +25,9 @@ extension RingMemory {
 
     /// *Consumer table*, registering: CAS of a free entry to `identity`'s
     /// word (first pass), else of a dead consumer's (second pass); then the
-    /// start time and the two counters. Returns the entry, or nil when all
-    /// are taken by live consumers.
+    /// start time and the two counters, then every lane's producer is woken
+    /// (one blocked before any consumer registered starts watching this one).
+    /// Returns the entry, or nil when all are taken by live consumers.
     func registerConsumer(_ identity: PeerIdentity, startTime: UInt64) -> Int? {
         for pass in 0..<2 {
             for index in 0..<RingLayout.consumerCapacity {
@@ -38,6 +39,7 @@ extension RingMemory {
                     consumerStartTime(index).pointee.store(startTime, ordering: .relaxed)
                     consumersEver.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
                     consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
+                    wakeProducers()
                     return index
                 }
             }
@@ -51,6 +53,13 @@ extension RingMemory {
         consumerStartTime(entry).pointee.store(0, ordering: .relaxed)
         consumerIdentity(entry).pointee.store(0, ordering: .releasing)
         consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        wakeProducers()
+    }
+
+    /// Bumps every lane's `spaceSequence` and wakes its sleepers, so
+    /// producers blocked on full lanes re-check (*Consumer table*: who
+    /// consumes; *Reset*, step 4: the epoch).
+    private func wakeProducers() {
         for lane in 0..<laneCount { self.lane(lane).spaceEvent.wakeAll() }
     }
 
@@ -394,7 +403,7 @@ extension RingMemory {
         }
         orderTicket.pointee.store(0, ordering: .sequentiallyConsistent)
         dataEvent.wakeAll()
-        for lane in 0..<laneCount { self.lane(lane).spaceEvent.wakeAll() }
+        wakeProducers()
     }
 
     /// How long a reset's drain waits for a live consumer between its claim
