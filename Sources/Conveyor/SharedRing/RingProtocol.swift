@@ -173,18 +173,18 @@ extension RingMemory {
         while true {
             let slot = slot(lane: lane, position: position)
             let sequence = slot.sequence.pointee.load(ordering: .acquiring)
-            guard let next = LaneCursor.taken(tail: position, sequence: sequence) else {
-                // Not published yet, or another consumer moved the tail: look once more, then give up.
-                let now = tail.pointee.load(ordering: .acquiring)
-                if now == position { return nil }
-                position = now
+            if let next = LaneCursor.taken(tail: position, sequence: sequence), claim(slot, by: claimant) {
+                switch advance(tail, from: position, to: next, claimed: slot, asSleeper: asSleeper) {
+                case .taken: return position
+                case let .moved(now): position = now
+                }
                 continue
             }
-            guard claim(slot, by: claimant) else { return nil }
-            switch advance(tail, from: position, to: next, claimed: slot, asSleeper: asSleeper) {
-            case .taken: return position
-            case let .moved(now): position = now
-            }
+            // Not published, or claimed by another consumer: if the tail moved meanwhile (that consumer took
+            // the item), the next one may be ready: start again there at once. Else the lane is not ready.
+            let now = tail.pointee.load(ordering: .acquiring)
+            if now == position { return nil }
+            position = now
         }
     }
 
@@ -256,7 +256,11 @@ extension RingMemory {
                 _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
                 continue
             }
-            guard claim(slot, by: claimant) else { return nil }
+            guard claim(slot, by: claimant) else {
+                // Claimed by another consumer: once it advanced, the next ticket may be ready: look at once.
+                if words.tail.pointee.load(ordering: .acquiring) == position { return nil }
+                continue
+            }
             if case .taken = advance(words.tail, from: position, to: position &+ 1, claimed: slot, asSleeper: asSleeper) {
                 _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
                 return (lane, position)
