@@ -359,8 +359,17 @@ def register_consumer(ring, pid, start):
             ring.store64(entry + 8, start)                        # informational
             ring.atomic_add32(H_CONSUMERS_EVER, 1)
             ring.atomic_add32(H_CONSUMER_CHANGES, 1)
+            wake_producers(ring)                                  # one blocked before any consumer watches us now
             return i
     raise RuntimeError("the consumer table is full")
+
+
+def wake_producers(ring):
+    """Consumer table: bump every lane's spaceSequence and wake its sleepers
+    (after registering and after leaving), so blocked producers re-check
+    which consumers they depend on."""
+    for lane in range(ring.lanes):
+        ring.notify(ring.lane(lane) + L_SPACE_SEQUENCE)
 
 
 def read(ring, lane, start_k, count, timeout):
@@ -420,8 +429,7 @@ def read(ring, lane, start_k, count, timeout):
         ring.store64(entry_offset + 8, 0)                         # leave: startTime, then the process word
         ring.store64(entry_offset, 0)
         ring.atomic_add32(H_CONSUMER_CHANGES, 1)
-        for lane in range(ring.lanes):                            # producers on full lanes re-check who is left
-            ring.notify(ring.lane(lane) + L_SPACE_SEQUENCE)
+        wake_producers(ring)                                      # producers on full lanes re-check who is left
     print("read %d intact %d" % (count, intact), flush=True)
     return intact == count
 

@@ -25,8 +25,9 @@ extension RingMemory {
 
     /// *Consumer table*, registering: CAS of a free entry to `identity`'s
     /// word (first pass), else of a dead consumer's (second pass); then the
-    /// start time and the two counters. Returns the entry, or nil when all
-    /// are taken by live consumers.
+    /// start time and the two counters, then every lane's producer is woken
+    /// (one blocked before any consumer registered starts watching this one).
+    /// Returns the entry, or nil when all are taken by live consumers.
     func registerConsumer(_ identity: PeerIdentity, startTime: UInt64) -> Int? {
         for pass in 0..<2 {
             for index in 0..<RingLayout.consumerCapacity {
@@ -38,6 +39,7 @@ extension RingMemory {
                     consumerStartTime(index).pointee.store(startTime, ordering: .relaxed)
                     consumersEver.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
                     consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
+                    wakeProducers()
                     return index
                 }
             }
@@ -51,6 +53,13 @@ extension RingMemory {
         consumerStartTime(entry).pointee.store(0, ordering: .relaxed)
         consumerIdentity(entry).pointee.store(0, ordering: .releasing)
         consumerChanges.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        wakeProducers()
+    }
+
+    /// Bumps every lane's `spaceSequence` and wakes its sleepers, so
+    /// producers blocked on full lanes re-check (*Consumer table*: who
+    /// consumes; *Reset*, step 4: the epoch).
+    private func wakeProducers() {
         for lane in 0..<laneCount { self.lane(lane).spaceEvent.wakeAll() }
     }
 
@@ -164,18 +173,18 @@ extension RingMemory {
         while true {
             let slot = slot(lane: lane, position: position)
             let sequence = slot.sequence.pointee.load(ordering: .acquiring)
-            guard let next = LaneCursor.taken(tail: position, sequence: sequence) else {
-                // Not published yet, or another consumer moved the tail: look once more, then give up.
-                let now = tail.pointee.load(ordering: .acquiring)
-                if now == position { return nil }
-                position = now
+            if let next = LaneCursor.taken(tail: position, sequence: sequence), claim(slot, by: claimant) {
+                switch advance(tail, from: position, to: next, claimed: slot, asSleeper: asSleeper) {
+                case .taken: return position
+                case let .moved(now): position = now
+                }
                 continue
             }
-            guard claim(slot, by: claimant) else { return nil }
-            switch advance(tail, from: position, to: next, claimed: slot, asSleeper: asSleeper) {
-            case .taken: return position
-            case let .moved(now): position = now
-            }
+            // Not published, or claimed by another consumer: if the tail moved meanwhile (that consumer took
+            // the item), the next one may be ready: start again there at once. Else the lane is not ready.
+            let now = tail.pointee.load(ordering: .acquiring)
+            if now == position { return nil }
+            position = now
         }
     }
 
@@ -247,7 +256,11 @@ extension RingMemory {
                 _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
                 continue
             }
-            guard claim(slot, by: claimant) else { return nil }
+            guard claim(slot, by: claimant) else {
+                // Claimed by another consumer: once it advanced, the next ticket may be ready: look at once.
+                if words.tail.pointee.load(ordering: .acquiring) == position { return nil }
+                continue
+            }
             if case .taken = advance(words.tail, from: position, to: position &+ 1, claimed: slot, asSleeper: asSleeper) {
                 _ = ticket.pointee.compareExchange(expected: number, desired: number &+ 1, ordering: .acquiringAndReleasing)
                 return (lane, position)
@@ -394,7 +407,7 @@ extension RingMemory {
         }
         orderTicket.pointee.store(0, ordering: .sequentiallyConsistent)
         dataEvent.wakeAll()
-        for lane in 0..<laneCount { self.lane(lane).spaceEvent.wakeAll() }
+        wakeProducers()
     }
 
     /// How long a reset's drain waits for a live consumer between its claim
