@@ -37,15 +37,26 @@ final class PeerWatcher: @unchecked Sendable {
     static var shared: PeerWatcher? {
         let generation = SystemCalls.forkGeneration()
         if let instance = Instance.current, instance.generation == generation { return instance.watcher }
-        return SystemCalls.withForkLock {
-            if let instance = Instance.current, instance.generation == generation { return instance.watcher }
-            if generation > 0, SystemCalls.forkedWhileBusy {
-                ConveyorLog.logger.warning(
-                    "this process was forked while a thread Conveyor started in its parent stayed busy for 5 s; it may wait forever on a lock that thread held: start processes that use Conveyor with spawn or forkserver")
-            }
+        let (watcher, made) = SystemCalls.withForkLock { () -> (PeerWatcher?, Bool) in
+            if let instance = Instance.current, instance.generation == generation { return (instance.watcher, false) }
             let instance = Instance(generation: generation, watcher: PeerWatcher())
             Instance.current = instance
-            return instance.watcher
+            return (instance.watcher, true)
+        }
+        // Outside the fork lock: a log handler may use Conveyor too.
+        if made { warnAboutStart(of: watcher, generation: generation) }
+        return watcher
+    }
+
+    /// Logs what went wrong, if anything, as this process made its watcher.
+    private static func warnAboutStart(of watcher: PeerWatcher?, generation: UInt) {
+        if generation > 0, SystemCalls.forkedWhileBusy {
+            ConveyorLog.logger.warning(
+                "this process was forked while a thread Conveyor started in its parent stayed busy for 5 s; it may wait forever on a lock that thread held: start processes that use Conveyor with spawn or forkserver")
+        }
+        if let watcher, !watcher.hasStarted {
+            ConveyorLog.logger.warning(
+                "the peer watcher thread did not start within 5 s (an overloaded machine?); going on: it reports deaths once it runs, and a fork waits for it")
         }
     }
 
@@ -191,22 +202,20 @@ final class PeerWatcher: @unchecked Sendable {
             SystemCalls.close(epoll)
             return nil
         }
-        if !awaitStart() {
-            ConveyorLog.logger.warning(
-                "the peer watcher thread did not start within 5 s (an overloaded machine?); going on: it reports deaths once it runs, and a fork waits for it")
-        }
+        awaitStart()
     }
 
-    /// Waits until the thread reports ready (`run`), at most `startTimeout`;
-    /// false when it did not.
-    private func awaitStart() -> Bool {
+    /// Whether the thread has done its first-time work and reported ready.
+    private var hasStarted: Bool { startedWord.pointee.load(ordering: .acquiring) != 0 }
+
+    /// Waits until the thread reports ready (`run`), at most `startTimeout`.
+    private func awaitStart() {
         let word = UnsafeMutableRawPointer(startedWord).assumingMemoryBound(to: UInt32.self)
         let deadline = Deadline.after(PeerWatcher.startTimeout)
-        while startedWord.pointee.load(ordering: .acquiring) == 0 {
-            guard let left = deadline?.remainingNanoseconds, left > 0 else { return false }
+        while !hasStarted {
+            guard let left = deadline?.remainingNanoseconds, left > 0 else { return }
             _ = SystemCalls.futexWait(word, expected: 0, timeoutNanoseconds: left, shared: false)
         }
-        return true
     }
 
     /// Whether this process made the watcher (it is not a forked child of
@@ -337,14 +346,15 @@ final class PeerWatcher: @unchecked Sendable {
         }
     }
 
-    /// The thread's first-time work, done before it reports ready: every
-    /// path of `handle` (and of `watch` and `release`) once, on a watch of
-    /// this very process and an inotify instance with nothing to read. So
-    /// the first real event needs no type metadata made and takes no lock
-    /// of the runtime, and a fork seldom waits for the thread. (Correctness
-    /// does not rest on this: a fork waits for the thread anyway.) Nobody
-    /// else can reach the table yet: the watcher is not published before
-    /// its making returns.
+    /// The thread's first-time work, done before it reports ready: `handle`
+    /// once on a pidfd (a watch of this very process, through `watch` and
+    /// `release`) and on the inotify instance (nothing to read, no file
+    /// watched yet). So the generic types and closures of event handling
+    /// have their metadata made now, and a later event seldom takes a lock
+    /// of the runtime, which keeps a fork's wait for the thread short.
+    /// Correctness does not rest on this: a fork waits for the thread
+    /// anyway. Nobody else can reach the table yet: the watcher is
+    /// published only once its making returns.
     private func warmUp() {
         let key: UInt64 = 0  // no process's key: a key holds a pid and a start time
         guard let watch = watch(pid: SystemCalls.processID(), key: key, isSameProcess: { true }) else { return }
