@@ -18,7 +18,6 @@ import Glibc
 ///     conveyor-test-helper spawn-bound      (spawns `bound-child` from a thread that then ends, prints
 ///                                            "child PID" and waits to be killed)
 ///     conveyor-test-helper bound-child --parent P   (binds its lifetime to P, then sleeps until it ends)
-///     conveyor-test-helper fork-after-use --trials T --rounds R --timeout-ms M   (see ForkAfterUse)
 ///
 /// It hosts DataLoader worker processes too: `main` calls the bootstrap first.
 ///
@@ -39,7 +38,6 @@ struct Helper {
             if options.command == "bound-child" { try boundChild(parent: Int32(options.int("--parent", -1))) }
             try ChildProcess.bindLifetimeToParent()
             if options.command == "spawn-bound" { try spawnBound() }
-            if options.command == "fork-after-use" { ForkAfterUse.run(options) }
             if options.command == "loader-consume" { try loaderConsume() }
             let mixed = options.string("--schema") == "mixed"
             let schema = mixed ? try Mixed.schema()
