@@ -1,5 +1,5 @@
-"""``python fork_after_use.py TRIALS ROUNDS TIMEOUT``: forks children right after this process used Conveyor,
-TRIALS x ROUNDS times, and says how many of them hung (test_fork.py runs it).
+"""``python fork_after_use.py TRIALS ROUNDS TIMEOUT PARALLEL``: forks children right after their parent used
+Conveyor, TRIALS x ROUNDS times, PARALLEL trials at a time, and says how many hung (test_fork.py runs it).
 
 A child forked while another thread of its parent holds a lock (the Swift runtime's metadata lock, which a thread
 takes when it meets a type for the first time) waits on that lock forever. Conveyor's peer watcher thread does its
@@ -26,16 +26,16 @@ HUNG = 2
 FAILED = 3
 
 
-def wait_for(pid, timeout, group=False):
+def wait_for(pid, timeout):
     """The exit status of child ``pid``, or None when it has not ended within ``timeout`` seconds (it is then
-    killed, with its whole process group if ``group``)."""
+    killed)."""
     deadline = time.monotonic() + timeout
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return status
         if time.monotonic() > deadline:
-            (os.killpg if group else os.kill)(pid, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
             return None
         time.sleep(0.001)
@@ -81,28 +81,42 @@ def trial(rounds, timeout):
     return outcome
 
 
-def main(trials, rounds, timeout):
+def main(trials, rounds, timeout, parallel=1):
+    """Runs ``trials`` trials, ``parallel`` at a time (more than the cores: a thread is then more often
+    preempted in the middle of its first-time work, holding the lock, which makes a bad fork likelier)."""
     hung = failed = 0
-    for _ in range(trials):
-        pid = os.fork()
-        if pid == 0:
-            os.setpgid(0, 0)  # so that a hung trial goes with its child
-            os._exit(trial(rounds, timeout))
-        try:
-            os.setpgid(pid, pid)  # as the child does: whichever runs first
-        except OSError:
-            pass  # it has ended already
-        # A round waits at most `timeout` for its items and as long again for its child.
-        status = wait_for(pid, 2 * rounds * timeout + 5, group=True)
-        if status is None:
-            for segment in glob.glob("/dev/shm/conveyor-ring-%d-*" % pid):
-                os.unlink(segment)
-        code = HUNG if status is None else os.waitstatus_to_exitcode(status)
-        hung += code == HUNG
-        failed += code not in (0, HUNG)
+    running = {}
+    started = 0
+    while started < trials or running:
+        while started < trials and len(running) < parallel:
+            pid = os.fork()
+            if pid == 0:
+                os.setpgid(0, 0)  # so that a hung trial goes with its child
+                os._exit(trial(rounds, timeout))
+            try:
+                os.setpgid(pid, pid)  # as the child does: whichever runs first
+            except OSError:
+                pass  # it has ended already
+            # A round waits at most `timeout` for its items and as long again for its child.
+            running[pid] = time.monotonic() + 2 * rounds * timeout + 5
+            started += 1
+        time.sleep(0.001)
+        for pid, deadline in list(running.items()):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if not done and time.monotonic() < deadline:
+                continue
+            del running[pid]
+            if not done:
+                os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                for segment in glob.glob("/dev/shm/conveyor-ring-%d-*" % pid):
+                    os.unlink(segment)
+            code = os.waitstatus_to_exitcode(status) if done else HUNG
+            hung += code == HUNG
+            failed += code not in (0, HUNG)
     print("forks %d hung %d failed %d" % (trials * rounds, hung, failed), flush=True)
     return 1 if hung or failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])))
+    sys.exit(main(int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])))

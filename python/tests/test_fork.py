@@ -16,11 +16,12 @@ TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
 def test_children_forked_right_after_the_parent_used_conveyor_do_not_hang():
-    # 70 fresh processes x 3 rounds: a new ring and consumer, then a fork at once; each child attaches, writes
-    # 3 items and ends, and is counted hung if it has not ended within 10 s. Before fork_safety.c's quiet
-    # waits, 4 of 5 runs of this hung (8 of the 350 trials; the library built in release). A few seconds.
+    # 200 fresh processes, 4 at a time, x 3 rounds: a new ring and consumer, then a fork at once; each child
+    # attaches, writes 3 items and ends, and is counted hung if it has not ended within 10 s. On the code before
+    # fork_safety.c, 3 of 4 runs of this (with a 5 s limit) hung: 13 of 800 trial processes had a hung child.
+    # About 2 s here.
     script = run_python("import sys; sys.path.insert(0, %r); import fork_after_use; "
-                        "sys.exit(fork_after_use.main(70, 3, 10.0))" % TESTS)
+                        "sys.exit(fork_after_use.main(200, 3, 10.0, 4))" % TESTS)
     try:
         out, err = script.communicate(timeout=600)
     except subprocess.TimeoutExpired:
@@ -28,4 +29,4 @@ def test_children_forked_right_after_the_parent_used_conveyor_do_not_hang():
         script.communicate()
         raise
     assert script.returncode == 0, out + err
-    assert "forks 210 hung 0 failed 0" in out
+    assert "forks 600 hung 0 failed 0" in out
