@@ -57,14 +57,6 @@ int cconveyor_epoll_remove(int epoll_fd, int fd) {
     return epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, NULL);
 }
 
-int cconveyor_epoll_wait(int epoll_fd, int *ready_fds, int capacity, int timeout_ms) {
-    struct epoll_event events[64];
-    if (capacity > 64) capacity = 64;
-    int count = epoll_wait(epoll_fd, events, capacity, timeout_ms);
-    for (int i = 0; i < count; i++) ready_fds[i] = events[i].data.fd;
-    return count;
-}
-
 int cconveyor_memfd_create(const char *name, int cloexec) {
     return (int)syscall(SYS_memfd_create, name, MFD_ALLOW_SEALING | (cloexec ? MFD_CLOEXEC : 0));
 }

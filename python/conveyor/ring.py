@@ -9,6 +9,14 @@ The end of a stream: each producer calls ``finish()`` when done; once every
 lane is finished and drained, ``Consumer.next`` returns None and iterating
 over a consumer ends. A process that ends with its producer open and not
 finished counts as dead: consumers get its items, then ProducerDied.
+
+Processes: a ring is shared by name (``Ring.attach(name=...)``; a named ring
+pickles as its name) or by descriptor. Any start method works. A child
+forked (multiprocessing's "fork") after its parent used Conveyor is safe
+from Conveyor's own threads: a fork waits until they are idle and hold no
+lock. It is not safe from the parent's other threads: a thread of yours
+inside a Conveyor call (or any code holding a lock) at the fork can leave
+the child waiting forever. "spawn" and "forkserver" have no such risk.
 """
 
 import ctypes

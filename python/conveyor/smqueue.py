@@ -37,8 +37,11 @@ The seed's example runs with only its import changed
   (``close`` and multiprocessing's exit do), or is reported dead when killed.
 
 The queue is a named segment in /dev/shm; it pickles as its name, so it
-can be passed to ``multiprocessing`` processes (fork or spawn), which
-attach on first use.
+can be passed to ``multiprocessing`` processes (fork, forkserver or spawn),
+which attach on first use. A fork waits for Conveyor's own threads to be
+idle, so a forked child inherits no lock of theirs; one held by another
+thread of yours at the fork (one inside a Conveyor call, say) it does
+inherit: prefer "spawn" or "forkserver" (see the README, "Python").
 """
 
 import multiprocessing.util

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <poll.h>
 #include <sys/types.h>
 
 /// futex(FUTEX_WAIT) on `word` while it holds `expected`, for at most
@@ -33,10 +34,6 @@ int cconveyor_epoll_add(int epoll_fd, int fd);
 
 /// epoll_ctl(EPOLL_CTL_DEL) of `fd`.
 int cconveyor_epoll_remove(int epoll_fd, int fd);
-
-/// epoll_wait for up to `capacity` (at most 64) events; writes each ready
-/// descriptor to `ready_fds` and returns how many (or -1 with errno).
-int cconveyor_epoll_wait(int epoll_fd, int *ready_fds, int capacity, int timeout_ms);
 
 /// memfd_create(name, MFD_ALLOW_SEALING, plus MFD_CLOEXEC if cloexec).
 int cconveyor_memfd_create(const char *name, int cloexec);
@@ -74,7 +71,7 @@ int cconveyor_pin_thread(int processor);
 /// writable now. 0, or -1 with errno (EINVAL before Linux 5.14).
 int cconveyor_populate_write(void *base, size_t size);
 
-// Forks (fork_generation.c).
+// Forks (fork_safety.c).
 
 /// How many forks separate this process from the one that loaded the
 /// library: 0 there, bumped in the child of every fork().
@@ -84,6 +81,26 @@ unsigned long cconveyor_fork_generation(void);
 /// in a forked child at its start.
 void cconveyor_fork_lock(void);
 void cconveyor_fork_unlock(void);
+
+/// Counts a thread about to be started as busy: a fork waits (at most 5 s)
+/// until every counted thread is quiet, that is, blocked in one of the
+/// quiet waits below. Call before creating the thread.
+void cconveyor_quiet_thread_starting(void);
+
+/// Stops counting a thread: call as it ends, or when it could not be created.
+void cconveyor_quiet_thread_ended(void);
+
+/// epoll_wait for up to `capacity` (at most 64) events, quiet while
+/// blocked (a counted thread only); writes each ready descriptor to
+/// `ready_fds` and returns how many (or -1 with errno).
+int cconveyor_epoll_wait_quietly(int epoll_fd, int *ready_fds, int capacity, int timeout_ms);
+
+/// poll(fds, count, timeout_ms), quiet while blocked (a counted thread only).
+int cconveyor_poll_quietly(struct pollfd *fds, unsigned long count, int timeout_ms);
+
+/// 1 in a forked child whose fork found a counted thread of the parent
+/// still busy after the wait (it may have inherited a lock held), else 0.
+int cconveyor_forked_while_busy(void);
 
 // The SIGBUS guard (fault_guard.c): see SegmentGuard.swift.
 

@@ -15,10 +15,20 @@ import Synchronization
 /// (it holds no resource of any ring). A pidfd stays open while somebody
 /// holds a `Watch` on its process, and is closed with the last hold or
 /// as soon as the process ends.
+///
+/// Forks: a fork copies only the forking thread, so a lock the watcher
+/// thread held at that moment (the Swift runtime's metadata lock, taken the
+/// first time the thread meets a type; the table's; the allocator's) would
+/// stay held in the child for good. Two things prevent it. The thread is a
+/// quiet thread (`SystemCalls.startQuietThread`): a fork waits until it is
+/// blocked in `epoll_wait`, where it holds nothing, and it cannot leave
+/// that wait until the fork is done. And it does its first-time work before
+/// the making of the watcher returns (`warmUp`, then a handshake), so a fork
+/// seldom has to wait for it at all.
 final class PeerWatcher: @unchecked Sendable {
-    // @unchecked: `alarmWord` is allocated once, never freed (the watcher
-    // lives as long as the process) and only accessed atomically; the table
-    // is behind a lock; `epoll` is immutable.
+    // @unchecked: `alarmWord` and `startedWord` are allocated once, never
+    // freed (the watcher lives as long as the process) and only accessed
+    // atomically; the table is behind a lock; the rest is immutable.
     /// The process's watcher, or nil where epoll, pidfds or futex_waitv are
     /// missing (old kernels): waiters then re-check their peers in bounded sleeps.
     /// A forked child makes its own on first use: the parent's watcher
@@ -27,11 +37,26 @@ final class PeerWatcher: @unchecked Sendable {
     static var shared: PeerWatcher? {
         let generation = SystemCalls.forkGeneration()
         if let instance = Instance.current, instance.generation == generation { return instance.watcher }
-        return SystemCalls.withForkLock {
-            if let instance = Instance.current, instance.generation == generation { return instance.watcher }
+        let (watcher, made) = SystemCalls.withForkLock { () -> (PeerWatcher?, Bool) in
+            if let instance = Instance.current, instance.generation == generation { return (instance.watcher, false) }
             let instance = Instance(generation: generation, watcher: PeerWatcher())
             Instance.current = instance
-            return instance.watcher
+            return (instance.watcher, true)
+        }
+        // Outside the fork lock: a log handler may use Conveyor too.
+        if made { warnAboutStart(of: watcher, generation: generation) }
+        return watcher
+    }
+
+    /// Logs what went wrong, if anything, as this process made its watcher.
+    private static func warnAboutStart(of watcher: PeerWatcher?, generation: UInt) {
+        if generation > 0, SystemCalls.forkedWhileBusy {
+            ConveyorLog.logger.warning(
+                "this process was forked while a thread Conveyor started in its parent stayed busy for 5 s; it may wait forever on a lock that thread held: start processes that use Conveyor with spawn or forkserver")
+        }
+        if let watcher, !watcher.hasStarted {
+            ConveyorLog.logger.warning(
+                "the peer watcher thread did not start within 5 s (an overloaded machine?); going on: it reports deaths once it runs, and a fork waits for it")
         }
     }
 
@@ -132,6 +157,14 @@ final class PeerWatcher: @unchecked Sendable {
     private let inotify: Int32
     private let table = Locked(Table())
     private let alarmWord: UnsafeMutablePointer<Atomic<UInt32>>
+    /// 0 until the thread has done its first-time work and is about to wait for events.
+    private let startedWord: UnsafeMutablePointer<Atomic<UInt32>>
+    /// The fork generation of the process that made the watcher: only it may
+    /// change the epoll and inotify sets, which a forked child shares.
+    private let generation: UInt
+
+    /// How long the making of a watcher waits for its thread to report ready.
+    private static let startTimeout: Duration = .seconds(5)
 
     private init?() {
         guard let epoll = try? SystemCalls.epollCreate() else { return nil }
@@ -159,13 +192,35 @@ final class PeerWatcher: @unchecked Sendable {
         self.inotify = inotify
         alarmWord = .allocate(capacity: 1)
         alarmWord.initialize(to: Atomic(0))
+        startedWord = .allocate(capacity: 1)
+        startedWord.initialize(to: Atomic(0))
+        generation = SystemCalls.forkGeneration()
         do {
-            try SystemCalls.startDetachedThread { [self] in run() }
+            try SystemCalls.startQuietThread { [self] in run() }
         } catch {
+            SystemCalls.close(inotify)
             SystemCalls.close(epoll)
             return nil
         }
+        awaitStart()
     }
+
+    /// Whether the thread has done its first-time work and reported ready.
+    private var hasStarted: Bool { startedWord.pointee.load(ordering: .acquiring) != 0 }
+
+    /// Waits until the thread reports ready (`run`), at most `startTimeout`.
+    private func awaitStart() {
+        let word = UnsafeMutableRawPointer(startedWord).assumingMemoryBound(to: UInt32.self)
+        let deadline = Deadline.after(PeerWatcher.startTimeout)
+        while !hasStarted {
+            guard let left = deadline?.remainingNanoseconds, left > 0 else { return }
+            _ = SystemCalls.futexWait(word, expected: 0, timeoutNanoseconds: left, shared: false)
+        }
+    }
+
+    /// Whether this process made the watcher (it is not a forked child of
+    /// the one that did), and so may change its epoll and inotify sets.
+    private var ownsEventSets: Bool { SystemCalls.forkGeneration() == generation }
 
     /// The process-private futex word bumped after every death the watcher sees.
     var alarm: UnsafeMutablePointer<UInt32> {
@@ -230,7 +285,8 @@ final class PeerWatcher: @unchecked Sendable {
             table.byKey[key] = nil
             if let descriptor = entry.descriptor {
                 table.byDescriptor[descriptor] = nil
-                SystemCalls.epollRemove(epoll, descriptor)
+                // In a forked child (a hold it inherited), the epoll set is still the parent's.
+                if ownsEventSets { SystemCalls.epollRemove(epoll, descriptor) }
                 SystemCalls.close(descriptor)
             }
         }
@@ -256,7 +312,8 @@ final class PeerWatcher: @unchecked Sendable {
         table.withLock { table in
             guard let entry = table.sizes.removeValue(forKey: token) else { return }
             // One inotify watch serves every mapping of the same file: remove it with the last.
-            if !table.sizes.values.contains(where: { $0.inotifyWatch == entry.inotifyWatch }) {
+            // In a forked child (a watch it inherited), the inotify instance is still the parent's.
+            if ownsEventSets, !table.sizes.values.contains(where: { $0.inotifyWatch == entry.inotifyWatch }) {
                 SystemCalls.inotifyUnwatch(inotify, entry.inotifyWatch)
             }
         }
@@ -280,23 +337,50 @@ final class PeerWatcher: @unchecked Sendable {
     }
 
     private func run() {
+        warmUp()
+        startedWord.pointee.store(1, ordering: .releasing)
+        SystemCalls.futexWake(UnsafeMutableRawPointer(startedWord).assumingMemoryBound(to: UInt32.self), shared: false)
         while true {
-            guard let ready = try? SystemCalls.epollWait(epoll), !ready.isEmpty else { continue }
-            table.withLock { table in
-                if ready.contains(inotify) {
-                    PeerWatcher.checkSizes(table, changed: Set(SystemCalls.inotifyReadyWatches(inotify)))
-                }
-                for descriptor in ready where descriptor != inotify {
-                    guard let key = table.byDescriptor.removeValue(forKey: descriptor),
-                          var entry = table.byKey[key] else { continue }
-                    entry.flag.set()
-                    entry.descriptor = nil
-                    table.byKey[key] = entry
-                    SystemCalls.epollRemove(epoll, descriptor)
-                    SystemCalls.close(descriptor)
-                }
-            }
-            raiseAlarm()
+            guard let ready = try? SystemCalls.epollWaitQuietly(epoll), !ready.isEmpty else { continue }
+            handle(ready)
         }
+    }
+
+    /// The thread's first-time work, done before it reports ready: `handle`
+    /// once on a pidfd (a watch of this very process, through `watch` and
+    /// `release`) and on the inotify instance (nothing to read, no file
+    /// watched yet). So the generic types and closures of event handling
+    /// have their metadata made now, and a later event seldom takes a lock
+    /// of the runtime, which keeps a fork's wait for the thread short.
+    /// Correctness does not rest on this: a fork waits for the thread
+    /// anyway. Nobody else can reach the table yet: the watcher is
+    /// published only once its making returns.
+    private func warmUp() {
+        let key: UInt64 = 0  // no process's key: a key holds a pid and a start time
+        guard let watch = watch(pid: SystemCalls.processID(), key: key, isSameProcess: { true }) else { return }
+        withExtendedLifetime(watch) {
+            let descriptor = table.withLock { $0.byKey[key]?.descriptor }
+            handle([inotify] + (descriptor.map { [$0] } ?? []))
+        }
+    }
+
+    /// Marks the processes behind the ready pidfds `ready` ended, checks the
+    /// watched files' sizes if `inotify` is among them, and raises the alarm.
+    private func handle(_ ready: [Int32]) {
+        table.withLock { table in
+            if ready.contains(inotify) {
+                PeerWatcher.checkSizes(table, changed: Set(SystemCalls.inotifyReadyWatches(inotify)))
+            }
+            for descriptor in ready where descriptor != inotify {
+                guard let key = table.byDescriptor.removeValue(forKey: descriptor),
+                      var entry = table.byKey[key] else { continue }
+                entry.flag.set()
+                entry.descriptor = nil
+                table.byKey[key] = entry
+                SystemCalls.epollRemove(epoll, descriptor)
+                SystemCalls.close(descriptor)
+            }
+        }
+        raiseAlarm()
     }
 }

@@ -44,10 +44,12 @@ extension SystemCalls {
     }
 
     /// Blocks until descriptors watched by `epoll` are readable; returns them.
-    static func epollWait(_ epoll: Int32) throws(ConveyorError) -> [Int32] {
+    /// Quiet for forks while blocked: call it only on a thread started with
+    /// `startQuietThread`.
+    static func epollWaitQuietly(_ epoll: Int32) throws(ConveyorError) -> [Int32] {
         var ready = [Int32](repeating: -1, count: 64)
         let count = try retrying("epoll_wait") {
-            ready.withUnsafeMutableBufferPointer { cconveyor_epoll_wait(epoll, $0.baseAddress, 64, -1) }
+            ready.withUnsafeMutableBufferPointer { cconveyor_epoll_wait_quietly(epoll, $0.baseAddress, 64, -1) }
         }
         return Array(ready.prefix(Int(count)))
     }

@@ -81,9 +81,15 @@ extension SystemCalls {
 
     /// Waits up to `timeoutMilliseconds` (negative: forever) until one of
     /// `descriptors` is readable; the indices of the readable ones.
-    static func pollReadable(_ descriptors: [Int32], timeoutMilliseconds: Int32) throws(ConveyorError) -> [Int] {
+    /// `quietly`: quiet for forks while blocked, for a thread started with `startQuietThread` only.
+    static func pollReadable(
+        _ descriptors: [Int32], timeoutMilliseconds: Int32, quietly: Bool = false
+    ) throws(ConveyorError) -> [Int] {
         var entries = descriptors.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-        try retrying("poll") { poll(&entries, nfds_t(entries.count), timeoutMilliseconds) }
+        try retrying("poll") {
+            quietly ? cconveyor_poll_quietly(&entries, UInt(entries.count), timeoutMilliseconds)
+                : poll(&entries, nfds_t(entries.count), timeoutMilliseconds)
+        }
         return entries.indices.filter { entries[$0].revents != 0 }
     }
 
@@ -181,7 +187,7 @@ extension SystemCalls {
     }
 }
 
-/// Forks of this process (fork_generation.c): per-process objects that a
+/// Forks of this process (fork_safety.c): per-process objects that a
 /// forked child must make again.
 extension SystemCalls {
     /// 0 in the process that loaded the library, bumped in the child of every fork().
@@ -193,4 +199,9 @@ extension SystemCalls {
         defer { cconveyor_fork_unlock() }
         return body()
     }
+
+    /// Whether this process is a forked child whose fork found a thread
+    /// Conveyor started in the parent still busy after waiting 5 s for it:
+    /// the child may have inherited a lock that thread held.
+    static var forkedWhileBusy: Bool { cconveyor_forked_while_busy() != 0 }
 }

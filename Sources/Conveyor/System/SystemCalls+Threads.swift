@@ -1,3 +1,5 @@
+import CConveyor
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -36,6 +38,25 @@ extension SystemCalls {
     static func startDetachedThread(_ body: sending @escaping () -> Void) throws(ConveyorError) {
         let thread = try startThread(body)
         _ = pthread_detach(thread)
+    }
+
+    /// Starts a detached thread that runs `body` and that a fork of this
+    /// process waits for (fork_safety.c): it counts as busy from before it
+    /// is created until it ends, except while blocked in a quiet wait
+    /// (`epollWaitQuietly`, `pollReadable(quietly: true)`), so a forked child
+    /// never inherits a lock it held (the Swift runtime's, say). For
+    /// Conveyor's own long-lived threads, whose blocking waits are quiet ones.
+    static func startQuietThread(_ body: sending @escaping () -> Void) throws(ConveyorError) {
+        cconveyor_quiet_thread_starting()
+        do throws(ConveyorError) {
+            try startDetachedThread {
+                body()
+                cconveyor_quiet_thread_ended()
+            }
+        } catch {
+            cconveyor_quiet_thread_ended()
+            throw error
+        }
     }
 
     /// Waits for `thread` to end; called on `thread` itself, detaches it

@@ -37,7 +37,8 @@ enum ParentDeathWatch {
                 SystemCalls.exitImmediately(status)
             }
             do throws(ConveyorError) {
-                try SystemCalls.startDetachedThread { waitForEnd(of: pidfd, exitStatus: status) }
+                // A quiet thread: should the worker fork, the fork waits until it sleeps in poll.
+                try SystemCalls.startQuietThread { waitForEnd(of: pidfd, exitStatus: status) }
             } catch {
                 SystemCalls.close(pidfd)
                 throw error
@@ -50,7 +51,7 @@ enum ParentDeathWatch {
     private static func waitForEnd(of pidfd: Int32, exitStatus status: Int32) -> Never {
         while true {
             do throws(ConveyorError) {
-                if try !SystemCalls.pollReadable([pidfd], timeoutMilliseconds: -1).isEmpty { break }
+                if try !SystemCalls.pollReadable([pidfd], timeoutMilliseconds: -1, quietly: true).isEmpty { break }
             } catch {
                 // poll on one valid descriptor fails only for lack of memory: try again shortly.
                 SystemCalls.sleep(nanoseconds: 10_000_000)
