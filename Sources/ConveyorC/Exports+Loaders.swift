@@ -69,7 +69,7 @@ public func conveyorLoaderNextBatch(_ batch: UnsafeMutablePointer<conveyor_batch
     guard let batch else { return ConveyorError.invalidArgument("batch is NULL").abiCode }
     return abiCall(batch.pointee.error) { () throws(ConveyorError) in
         let handle = try Handles.get(batch.pointee.loader, as: LoaderHandle.self)
-        try checkFieldCount(batch.pointee.field_count, handle.schema)
+        try checkFieldCount(batch.pointee.field_count, handle.fieldCount)
         let fields = try required(batch.pointee.fields, "fields"), byteCounts = try required(batch.pointee.byte_counts, "byte_counts")
         guard let lent = try handle.next() else {
             batch.pointee.samples = 0

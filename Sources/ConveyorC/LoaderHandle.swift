@@ -8,6 +8,8 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
     static let kind = "loader"
     let loader: DataLoader<TensorBatch>
     let schema: Schema
+    /// `schema.fields.count`, checked at every batch.
+    let fieldCount: Int
     /// Copies batches out (nil: batches are lent in place).
     private let copier: BatchCopier?
     /// The iteration going, if any.
@@ -27,6 +29,7 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
                 + "embeds this interface (conveyor_register_datasets in conveyor.h)")
         }
         (loader, schema) = try LoaderHandle.make(type, json, configuration, state)
+        fieldCount = schema.fields.count
         copier = inPlace == false ? BatchCopier(schema: schema, batchSize: max(1, configuration.batchSize)) : nil
     }
 
@@ -77,23 +80,18 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
     }
 
     /// Stores where each field of the lent batch lies and its size in
-    /// `fields` and `byteCounts` (`schema.fields.count` elements each).
+    /// `fields` and `byteCounts` (`fieldCount` elements each).
     func writeLentFields(
         to fields: UnsafeMutablePointer<UnsafeRawPointer?>, _ byteCounts: UnsafeMutablePointer<UInt64>
     ) throws(ConveyorError) {
-        let lent = try lentBatch()
-        for field in 0..<schema.fields.count {
-            let bytes: UnsafeRawBufferPointer
-            if lent.fields.isEmpty {
-                guard let lentInPlace = try typed({ try lease?.view.withUnsafeBytes(ofFieldAt: field) { $0 } }) else {
-                    throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
-                }
-                bytes = lentInPlace
-            } else {
-                bytes = lent.fields[field]
-            }
+        let write = { (field: Int, bytes: UnsafeRawBufferPointer) in
             fields[field] = bytes.baseAddress
             byteCounts[field] = UInt64(bytes.count)
+        }
+        if let copied = lent?.fields, !copied.isEmpty {
+            for (field, bytes) in copied.enumerated() { write(field, bytes) }
+        } else if lease?.view.forEachField(write) == nil {
+            throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
         }
     }
 
