@@ -66,12 +66,30 @@ public func conveyorLoaderNext(
 /// `conveyor_loader_next_batch`, as include/conveyor.h documents it.
 @_cdecl("conveyor_loader_next_batch")
 public func conveyorLoaderNextBatch(_ batch: UnsafeMutablePointer<conveyor_batch>?) -> Int32 {
+    lendNextBatch(batch) { (handle) throws(ConveyorError) in try handle.next() }
+}
+
+/// `conveyor_loader_next_batch_hooked`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_next_batch_hooked")
+public func conveyorLoaderNextBatchHooked(
+    _ batch: UnsafeMutablePointer<conveyor_batch>?, _ hooks: UnsafePointer<conveyor_wait_hooks>?
+) -> Int32 {
+    guard let hooks = hooks?.pointee else { return conveyorLoaderNextBatch(batch) }
+    return lendNextBatch(batch) { (handle) throws(ConveyorError) in
+        try handle.next(beforeWait: { hooks.before_wait?(hooks.context) }, afterWait: { hooks.after_wait?(hooks.context) })
+    }
+}
+
+/// Lends the batch `next` gives into `batch`, as conveyor_loader_next_batch does.
+private func lendNextBatch(
+    _ batch: UnsafeMutablePointer<conveyor_batch>?, _ next: (LoaderHandle) throws(ConveyorError) -> LentBatch?
+) -> Int32 {
     guard let batch else { return ConveyorError.invalidArgument("batch is NULL").abiCode }
     return abiCall(batch.pointee.error) { () throws(ConveyorError) in
         let handle = try Handles.get(batch.pointee.loader, as: LoaderHandle.self)
         try checkFieldCount(batch.pointee.field_count, handle.fieldCount)
         let fields = try required(batch.pointee.fields, "fields"), byteCounts = try required(batch.pointee.byte_counts, "byte_counts")
-        guard let lent = try handle.next() else {
+        guard let lent = try next(handle) else {
             batch.pointee.samples = 0
             return
         }

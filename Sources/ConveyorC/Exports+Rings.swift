@@ -45,7 +45,7 @@ public func conveyorABIVersion() -> Int32 { 1 }
 
 /// `conveyor_abi_minor`, as include/conveyor.h documents it.
 @_cdecl("conveyor_abi_minor")
-public func conveyorABIMinor() -> Int32 { 2 }
+public func conveyorABIMinor() -> Int32 { 3 }
 
 /// `conveyor_free`, as include/conveyor.h documents it.
 @_cdecl("conveyor_free")

@@ -79,6 +79,28 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         return lent
     }
 
+    /// The next batch as `next()` lends it, taken at once when a worker
+    /// process already wrote it; otherwise `beforeWait` is called, then the
+    /// batch waited for as `next()` waits, then `afterWait` (whatever the
+    /// wait's outcome).
+    func next(beforeWait: () -> Void, afterWait: () -> Void) throws(ConveyorError) -> LentBatch? {
+        if copier == nil, var iterator = batches {
+            release()
+            batches = nil  // an error ends the iteration
+            if let ready = try iterator.nextLeaseIfReady() {
+                lent = LentBatch(lending: ready.view)
+                lease = consume ready
+                batches = iterator
+                return lent
+            }
+            batches = iterator
+            if iterator.isFinished { return try next() }
+        }
+        beforeWait()
+        defer { afterWait() }
+        return try next()
+    }
+
     /// Stores where each field of the lent batch lies and its size in
     /// `fields` and `byteCounts` (`fieldCount` elements each).
     func writeLentFields(

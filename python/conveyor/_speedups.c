@@ -15,6 +15,13 @@
 #include "conveyor.h"
 
 typedef int32_t (*next_batch_function)(conveyor_batch *batch);
+typedef int32_t (*next_batch_hooked_function)(conveyor_batch *batch, const conveyor_wait_hooks *hooks);
+
+/* conveyor_loader_next_batch_hooked's hooks: the GIL is let go of only to
+ * wait (a batch already there is taken with it held, which costs less than
+ * letting go of it and taking it back). */
+static void let_go_of_the_gil(void *context) { *(PyThreadState **)context = PyEval_SaveThread(); }
+static void take_the_gil_back(void *context) { PyEval_RestoreThread(*(PyThreadState **)context); }
 
 /* What a batch at one place in memory is handed out as: `made` (made once,
  * never handed out itself when dicts are copied) and, when dicts are
@@ -31,11 +38,13 @@ typedef struct {
  * cache starts again. */
 #define MAXIMUM_PLACES 1024
 
-/* Epoch(function, batch, begin, make, fail, copy_dict): an iterator over one
- * epoch's batches, the loop of conveyor.loader.Loader._epoch in C.
+/* Epoch(function, batch, begin, make, fail, copy_dict, hooked): an iterator
+ * over one epoch's batches, the loop of conveyor.loader.Loader._epoch in C.
  *
- * Before the first batch it calls begin(). Per batch it calls `function`
- * (conveyor_loader_next_batch) on `batch` without the GIL and hands out
+ * Before the first batch it calls begin(). Per batch it calls `hooked`
+ * (conveyor_loader_next_batch_hooked, which lets go of the GIL only to
+ * wait) on `batch`, or when `hooked` is 0 (an older library) `function`
+ * (conveyor_loader_next_batch) without the GIL, and hands out
  * what make(samples) made for the batch's place in memory (the address of
  * its first field and its sample count), made once per place and kept.
  * With `copy_dict`, `made` is a dict and each batch gets a dict of its
@@ -45,6 +54,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD
     next_batch_function function;
+    next_batch_hooked_function hooked; /* NULL: `function` without the GIL */
     conveyor_batch *batch;
     PyObject *begin;   /* called before the first batch, then NULL */
     PyObject *make;    /* make(samples) -> what a batch at a new place is handed out as */
@@ -76,15 +86,16 @@ static void epoch_dealloc(EpochObject *self) {
 }
 
 static PyObject *epoch_new(PyTypeObject *type, PyObject *arguments, PyObject *keywords) {
-    PyObject *function, *batch, *begin, *make, *fail;
+    PyObject *function, *batch, *begin, *make, *fail, *hooked;
     int copy_dict;
     if (keywords != NULL && PyDict_GET_SIZE(keywords) != 0) {
         PyErr_SetString(PyExc_TypeError, "Epoch takes no keyword arguments");
         return NULL;
     }
-    if (!PyArg_ParseTuple(arguments, "OOOOOp", &function, &batch, &begin, &make, &fail, &copy_dict)) return NULL;
+    if (!PyArg_ParseTuple(arguments, "OOOOOpO", &function, &batch, &begin, &make, &fail, &copy_dict, &hooked)) return NULL;
     next_batch_function address = (next_batch_function)PyLong_AsVoidPtr(function);
     conveyor_batch *batch_address = (conveyor_batch *)PyLong_AsVoidPtr(batch);
+    next_batch_hooked_function hooked_address = (next_batch_hooked_function)PyLong_AsVoidPtr(hooked);
     if (PyErr_Occurred()) return NULL;
     if (address == NULL || batch_address == NULL) {
         PyErr_SetString(PyExc_ValueError, "Epoch: a NULL address");
@@ -93,6 +104,7 @@ static PyObject *epoch_new(PyTypeObject *type, PyObject *arguments, PyObject *ke
     EpochObject *self = (EpochObject *)type->tp_alloc(type, 0);
     if (self == NULL) return NULL;
     self->function = address;
+    self->hooked = hooked_address;
     self->batch = batch_address;
     Py_INCREF(begin);
     self->begin = begin;
@@ -194,9 +206,15 @@ static PyObject *epoch_next(EpochObject *self) {
     }
     if (self->ended) return NULL;
     int32_t code;
-    Py_BEGIN_ALLOW_THREADS
-    code = self->function(self->batch);
-    Py_END_ALLOW_THREADS
+    if (self->hooked != NULL) {
+        PyThreadState *state = NULL;
+        conveyor_wait_hooks hooks = {let_go_of_the_gil, take_the_gil_back, &state};
+        code = self->hooked(self->batch, &hooks);
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        code = self->function(self->batch);
+        Py_END_ALLOW_THREADS
+    }
     if (code != 0 || self->batch->samples == 0) {
         self->ended = 1;
         forget_places(self);
@@ -219,7 +237,7 @@ static PyTypeObject EpochType = {
     .tp_basicsize = sizeof(EpochObject),
     .tp_dealloc = (destructor)epoch_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Epoch(function, batch, begin, make, fail, copy_dict): one epoch's batches (see _speedups.c).",
+    .tp_doc = "Epoch(function, batch, begin, make, fail, copy_dict, hooked): one epoch's batches (see _speedups.c).",
     .tp_iter = PyObject_SelfIter,
     .tp_iternext = (iternextfunc)epoch_next,
     .tp_new = epoch_new,
