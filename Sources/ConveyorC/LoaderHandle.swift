@@ -55,9 +55,15 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         batches = loader.makeBatchIterator()
     }
 
+    /// Told each field's position and bytes of a batch as it is lent (while
+    /// the lease is still at hand: read later, through the stored lease,
+    /// they cost more).
+    typealias FieldWriter = (_ field: Int, _ bytes: UnsafeRawBufferPointer) -> Void
+
     /// The next batch, lent until `release` or the next call, waiting up to
-    /// the configuration's `batchTimeout`; nil at the end.
-    func next() throws(ConveyorError) -> LentBatch? {
+    /// the configuration's `batchTimeout`; nil at the end. `write` is told
+    /// where its fields are.
+    func next(writingFields write: FieldWriter = { _, _ in }) throws(ConveyorError) -> LentBatch? {
         guard var iterator = batches else {
             throw .invalidArgument("no iteration is going: call conveyor_loader_begin_epoch first")
         }
@@ -67,10 +73,10 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
             if let copier {
                 guard let copied = try iterator.next(inPlace: { view in try copier.copy(view) }) else { return nil }
                 lent = copied
+                for (field, bytes) in copied.fields.enumerated() { write(field, bytes) }
             } else {
                 guard let next = try iterator.nextLease() else { return nil }
-                lent = LentBatch(lending: next.view)
-                lease = consume next
+                lend(next, writingFields: write)
             }
         } catch {
             throw error as? ConveyorError ?? .sourceFailed(index: nil, worker: nil, message: "\(error)")
@@ -79,42 +85,34 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         return lent
     }
 
-    /// The next batch as `next()` lends it, taken at once when a worker
-    /// process already wrote it; otherwise `beforeWait` is called, then the
-    /// batch waited for as `next()` waits, then `afterWait` (whatever the
-    /// wait's outcome).
-    func next(beforeWait: () -> Void, afterWait: () -> Void) throws(ConveyorError) -> LentBatch? {
+    /// The next batch as `next(writingFields:)` lends it, taken at once when
+    /// a worker process already wrote it; otherwise `beforeWait` is called,
+    /// then the batch waited for as `next` waits, then `afterWait` (whatever
+    /// the wait's outcome).
+    func next(
+        writingFields write: FieldWriter, beforeWait: () -> Void, afterWait: () -> Void
+    ) throws(ConveyorError) -> LentBatch? {
         if copier == nil, var iterator = batches {
             release()
             batches = nil  // an error ends the iteration
             if let ready = try iterator.nextLeaseIfReady() {
-                lent = LentBatch(lending: ready.view)
-                lease = consume ready
+                lend(ready, writingFields: write)
                 batches = iterator
                 return lent
             }
             batches = iterator
-            if iterator.isFinished { return try next() }
+            if iterator.isFinished { return try next(writingFields: write) }
         }
         beforeWait()
         defer { afterWait() }
-        return try next()
+        return try next(writingFields: write)
     }
 
-    /// Stores where each field of the lent batch lies and its size in
-    /// `fields` and `byteCounts` (`fieldCount` elements each).
-    func writeLentFields(
-        to fields: UnsafeMutablePointer<UnsafeRawPointer?>, _ byteCounts: UnsafeMutablePointer<UInt64>
-    ) throws(ConveyorError) {
-        let write = { (field: Int, bytes: UnsafeRawBufferPointer) in
-            fields[field] = bytes.baseAddress
-            byteCounts[field] = UInt64(bytes.count)
-        }
-        if let copied = lent?.fields, !copied.isEmpty {
-            for (field, bytes) in copied.enumerated() { write(field, bytes) }
-        } else if lease?.view.forEachField(write) == nil {
-            throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
-        }
+    /// Keeps `lease` (the batch lent in place), telling `write` where its fields are.
+    private func lend(_ lease: consuming BatchLease, writingFields write: FieldWriter) {
+        lent = LentBatch(lending: lease.view)
+        lease.view.forEachField(write)
+        self.lease = consume lease
     }
 
     /// Gives the lent batch back (its slot returns to its worker).
