@@ -51,11 +51,10 @@ public func conveyorLoaderNext(
         try checkFieldCount(fieldCount, handle.schema)
         let fields = try required(fields, "fields"), byteCounts = try required(byteCounts, "byte_counts")
         let batch = try required(batch, "batch"), hasBatch = try required(hasBatch, "has_batch")
-        guard let lent = try handle.next() else {
+        guard let lent = try handle.next(writingFields: { store($0, $1, in: fields, byteCounts) }) else {
             hasBatch.pointee = 0
             return
         }
-        try handle.writeLentFields(to: fields, byteCounts)
         batch[0] = Int64(lent.epoch)
         batch[1] = Int64(lent.index)
         batch[2] = Int64(lent.count)
@@ -66,20 +65,50 @@ public func conveyorLoaderNext(
 /// `conveyor_loader_next_batch`, as include/conveyor.h documents it.
 @_cdecl("conveyor_loader_next_batch")
 public func conveyorLoaderNextBatch(_ batch: UnsafeMutablePointer<conveyor_batch>?) -> Int32 {
+    lendNextBatch(batch) { (handle, write) throws(ConveyorError) in try handle.next(writingFields: write) }
+}
+
+/// `conveyor_loader_next_batch_hooked`, as include/conveyor.h documents it.
+@_cdecl("conveyor_loader_next_batch_hooked")
+public func conveyorLoaderNextBatchHooked(
+    _ batch: UnsafeMutablePointer<conveyor_batch>?, _ hooks: UnsafePointer<conveyor_wait_hooks>?
+) -> Int32 {
+    guard let hooks = hooks?.pointee else { return conveyorLoaderNextBatch(batch) }
+    return lendNextBatch(batch) { (handle, write) throws(ConveyorError) in
+        try handle.next(
+            writingFields: write, beforeWait: { hooks.before_wait?(hooks.context) },
+            afterWait: { hooks.after_wait?(hooks.context) })
+    }
+}
+
+/// Lends the batch `next` gives into `batch`, as conveyor_loader_next_batch
+/// does: `next` is given the handle and what writes the fields' places.
+private func lendNextBatch(
+    _ batch: UnsafeMutablePointer<conveyor_batch>?,
+    _ next: (LoaderHandle, LoaderHandle.FieldWriter) throws(ConveyorError) -> LentBatch?
+) -> Int32 {
     guard let batch else { return ConveyorError.invalidArgument("batch is NULL").abiCode }
     return abiCall(batch.pointee.error) { () throws(ConveyorError) in
         let handle = try Handles.get(batch.pointee.loader, as: LoaderHandle.self)
-        try checkFieldCount(batch.pointee.field_count, handle.schema)
+        try checkFieldCount(batch.pointee.field_count, handle.fieldCount)
         let fields = try required(batch.pointee.fields, "fields"), byteCounts = try required(batch.pointee.byte_counts, "byte_counts")
-        guard let lent = try handle.next() else {
+        guard let lent = try next(handle, { store($0, $1, in: fields, byteCounts) }) else {
             batch.pointee.samples = 0
             return
         }
-        try handle.writeLentFields(to: fields, byteCounts)
         batch.pointee.epoch = Int64(lent.epoch)
         batch.pointee.index = Int64(lent.index)
         batch.pointee.samples = Int64(lent.count)
     }
+}
+
+/// Stores where field `field` of a lent batch lies and its size in the caller's arrays.
+private func store(
+    _ field: Int, _ bytes: UnsafeRawBufferPointer, in fields: UnsafeMutablePointer<UnsafeRawPointer?>,
+    _ byteCounts: UnsafeMutablePointer<UInt64>
+) {
+    fields[field] = bytes.baseAddress
+    byteCounts[field] = UInt64(bytes.count)
 }
 
 /// `conveyor_loader_rows`, as include/conveyor.h documents it.

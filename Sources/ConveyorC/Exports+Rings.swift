@@ -17,8 +17,13 @@ func timeout(seconds: Double) throws(ConveyorError) -> Duration? {
 
 /// Checks a caller's field count against the schema's.
 func checkFieldCount(_ count: Int32, _ schema: Schema) throws(ConveyorError) {
-    guard Int(count) == schema.fields.count else {
-        throw .invalidArgument("field_count is \(count) but the schema has \(schema.fields.count) fields")
+    try checkFieldCount(count, schema.fields.count)
+}
+
+/// Checks a caller's field count against the schema's `expected` count.
+func checkFieldCount(_ count: Int32, _ expected: Int) throws(ConveyorError) {
+    guard Int(count) == expected else {
+        throw .invalidArgument("field_count is \(count) but the schema has \(expected) fields")
     }
 }
 
@@ -40,7 +45,7 @@ public func conveyorABIVersion() -> Int32 { 1 }
 
 /// `conveyor_abi_minor`, as include/conveyor.h documents it.
 @_cdecl("conveyor_abi_minor")
-public func conveyorABIMinor() -> Int32 { 2 }
+public func conveyorABIMinor() -> Int32 { 3 }
 
 /// `conveyor_free`, as include/conveyor.h documents it.
 @_cdecl("conveyor_free")

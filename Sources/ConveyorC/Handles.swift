@@ -24,6 +24,14 @@ enum Handles {
     private struct Table {
         var next: UInt64 = 1
         var objects: [UInt64: Entry] = [:]
+        /// The handle looked up last and its entry: a loop calls with one handle batch after batch, and this
+        /// spares it the hashing.
+        var recent: (handle: UInt64, entry: Entry)?
+
+        func entry(_ handle: UInt64) -> Entry? {
+            if let recent, recent.handle == handle { return recent.entry }
+            return objects[handle]
+        }
     }
 
     /// An object and its dynamic type, compared by identity on each lookup
@@ -47,7 +55,12 @@ enum Handles {
 
     /// The object behind `handle`, which must be an `Object`.
     static func get<Object: HandleObject>(_ handle: UInt64, as _: Object.Type) throws(ConveyorError) -> Object {
-        guard let entry = table.withLock({ $0.objects[handle] }) else {
+        let found = table.withLock { table in
+            let entry = table.entry(handle)
+            if let entry { table.recent = (handle, entry) }
+            return entry
+        }
+        guard let entry = found else {
             throw .invalidArgument("handle \(handle) is not open (never made, or closed already)")
         }
         guard entry.type == ObjectIdentifier(Object.self) else {
@@ -58,7 +71,11 @@ enum Handles {
 
     /// Forgets `handle` and closes its object.
     static func remove(_ handle: UInt64) throws(ConveyorError) {
-        guard let entry = table.withLock({ $0.objects.removeValue(forKey: handle) }) else {
+        let removed = table.withLock { table in
+            if table.recent?.handle == handle { table.recent = nil }
+            return table.objects.removeValue(forKey: handle)
+        }
+        guard let entry = removed else {
             throw .invalidArgument("handle \(handle) is not open (never made, or closed already)")
         }
         entry.object.close()

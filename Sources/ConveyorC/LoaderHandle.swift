@@ -8,6 +8,8 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
     static let kind = "loader"
     let loader: DataLoader<TensorBatch>
     let schema: Schema
+    /// `schema.fields.count`, checked at every batch.
+    let fieldCount: Int
     /// Copies batches out (nil: batches are lent in place).
     private let copier: BatchCopier?
     /// The iteration going, if any.
@@ -27,6 +29,7 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
                 + "embeds this interface (conveyor_register_datasets in conveyor.h)")
         }
         (loader, schema) = try LoaderHandle.make(type, json, configuration, state)
+        fieldCount = schema.fields.count
         copier = inPlace == false ? BatchCopier(schema: schema, batchSize: max(1, configuration.batchSize)) : nil
     }
 
@@ -52,9 +55,15 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         batches = loader.makeBatchIterator()
     }
 
+    /// Told each field's position and bytes of a batch as it is lent (while
+    /// the lease is still at hand: read later, through the stored lease,
+    /// they cost more).
+    typealias FieldWriter = (_ field: Int, _ bytes: UnsafeRawBufferPointer) -> Void
+
     /// The next batch, lent until `release` or the next call, waiting up to
-    /// the configuration's `batchTimeout`; nil at the end.
-    func next() throws(ConveyorError) -> LentBatch? {
+    /// the configuration's `batchTimeout`; nil at the end. `write` is told
+    /// where its fields are.
+    func next(writingFields write: FieldWriter = { _, _ in }) throws(ConveyorError) -> LentBatch? {
         guard var iterator = batches else {
             throw .invalidArgument("no iteration is going: call conveyor_loader_begin_epoch first")
         }
@@ -64,10 +73,10 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
             if let copier {
                 guard let copied = try iterator.next(inPlace: { view in try copier.copy(view) }) else { return nil }
                 lent = copied
+                for (field, bytes) in copied.fields.enumerated() { write(field, bytes) }
             } else {
                 guard let next = try iterator.nextLease() else { return nil }
-                lent = LentBatch(lending: next.view)
-                lease = consume next
+                lend(next, writingFields: write)
             }
         } catch {
             throw error as? ConveyorError ?? .sourceFailed(index: nil, worker: nil, message: "\(error)")
@@ -76,25 +85,34 @@ final class LoaderHandle: HandleObject, @unchecked Sendable {
         return lent
     }
 
-    /// Stores where each field of the lent batch lies and its size in
-    /// `fields` and `byteCounts` (`schema.fields.count` elements each).
-    func writeLentFields(
-        to fields: UnsafeMutablePointer<UnsafeRawPointer?>, _ byteCounts: UnsafeMutablePointer<UInt64>
-    ) throws(ConveyorError) {
-        let lent = try lentBatch()
-        for field in 0..<schema.fields.count {
-            let bytes: UnsafeRawBufferPointer
-            if lent.fields.isEmpty {
-                guard let lentInPlace = try typed({ try lease?.view.withUnsafeBytes(ofFieldAt: field) { $0 } }) else {
-                    throw .invalidArgument("no batch is lent: call conveyor_loader_next first")
-                }
-                bytes = lentInPlace
-            } else {
-                bytes = lent.fields[field]
+    /// The next batch as `next(writingFields:)` lends it, taken at once when
+    /// a worker process already wrote it; otherwise `beforeWait` is called,
+    /// then the batch waited for as `next` waits, then `afterWait` (whatever
+    /// the wait's outcome).
+    func next(
+        writingFields write: FieldWriter, beforeWait: () -> Void, afterWait: () -> Void
+    ) throws(ConveyorError) -> LentBatch? {
+        if copier == nil, var iterator = batches {
+            release()
+            batches = nil  // an error ends the iteration
+            if let ready = try iterator.nextLeaseIfReady() {
+                lend(ready, writingFields: write)
+                batches = iterator
+                return lent
             }
-            fields[field] = bytes.baseAddress
-            byteCounts[field] = UInt64(bytes.count)
+            batches = iterator
+            if iterator.isFinished { return try next(writingFields: write) }
         }
+        beforeWait()
+        defer { afterWait() }
+        return try next(writingFields: write)
+    }
+
+    /// Keeps `lease` (the batch lent in place), telling `write` where its fields are.
+    private func lend(_ lease: consuming BatchLease, writingFields write: FieldWriter) {
+        lent = LentBatch(lending: lease.view)
+        lease.view.forEachField(write)
+        self.lease = consume lease
     }
 
     /// Gives the lent batch back (its slot returns to its worker).

@@ -14,7 +14,7 @@ from . import errors
 
 ABI_VERSION = 1
 #: The C interface's minor version this package needs at least (1: conveyor_producer_finish; 2: the waits'
-#: settings and conveyor_loader_next_batch).
+#: settings and conveyor_loader_next_batch). Minor 3's conveyor_loader_next_batch_hooked is used when there.
 ABI_MINOR = 2
 LIBRARY_NAME = "libConveyorC.so"
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -185,6 +185,16 @@ def next_batch_call(batch):
         code = function(argument)
         return -code if code else batch.samples
     return call_through_ctypes, ctypes.cast(function, ctypes.c_void_p).value, ctypes.addressof(batch)
+
+
+def next_batch_hooked_address():
+    """The address of ``conveyor_loader_next_batch_hooked`` (minor 3: lets
+    go of the GIL only when a batch must be waited for), or 0 when the
+    library is older; conveyor._speedups.Epoch calls it in C."""
+    try:
+        return ctypes.cast(_bare["conveyor_loader_next_batch_hooked"], ctypes.c_void_p).value
+    except AttributeError:
+        return 0
 
 
 def exception(error):

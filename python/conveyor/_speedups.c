@@ -15,45 +15,87 @@
 #include "conveyor.h"
 
 typedef int32_t (*next_batch_function)(conveyor_batch *batch);
+typedef int32_t (*next_batch_hooked_function)(conveyor_batch *batch, const conveyor_wait_hooks *hooks);
 
-/* Epoch(function, batch, begin, make, fail, copy_dict): an iterator over one
- * epoch's batches, the loop of conveyor.loader.Loader._epoch in C.
+/* conveyor_loader_next_batch_hooked's hooks: the GIL is let go of only to
+ * wait (a batch already there is taken with it held, which costs less than
+ * letting go of it and taking it back). */
+static void let_go_of_the_gil(void *context) { *(PyThreadState **)context = PyEval_SaveThread(); }
+static void take_the_gil_back(void *context) { PyEval_RestoreThread(*(PyThreadState **)context); }
+
+/* What a batch at one place in memory is handed out as: `made` (made once,
+ * never handed out itself when dicts are copied) and, when dicts are
+ * copied, `handed`, the copy handed out last time. */
+typedef struct {
+    const void *address; /* the batch's first field */
+    int64_t samples;
+    PyObject *made;
+    PyObject *handed;    /* NULL until a copy was handed out */
+} Place;
+
+/* Batches come from a few places (lanes x slots, or the copy buffers), in
+ * turn: more than this many means memory is not being reused, and the
+ * cache starts again. */
+#define MAXIMUM_PLACES 1024
+
+/* Epoch(function, batch, begin, make, fail, copy_dict, hooked): an iterator
+ * over one epoch's batches, the loop of conveyor.loader.Loader._epoch in C.
  *
- * Before the first batch it calls begin(). Per batch it calls `function`
- * (conveyor_loader_next_batch) on `batch` without the GIL and hands out
+ * Before the first batch it calls begin(). Per batch it calls `hooked`
+ * (conveyor_loader_next_batch_hooked, which lets go of the GIL only to
+ * wait) on `batch`, or when `hooked` is 0 (an older library) `function`
+ * (conveyor_loader_next_batch) without the GIL, and hands out
  * what make(samples) made for the batch's place in memory (the address of
- * its first field and its sample count), made once per place and kept
- * (a copy of it when `copy_dict`: a loop may change its dict). It ends at
- * the epoch's end, and after an error, which fail() raises. */
+ * its first field and its sample count), made once per place and kept.
+ * With `copy_dict`, `made` is a dict and each batch gets a dict of its
+ * own, equal to it: the one handed out for the place before when nobody
+ * else holds it any more and it was not changed, else a new copy. It ends
+ * at the epoch's end, and after an error, which fail() raises. */
 typedef struct {
     PyObject_HEAD
     next_batch_function function;
+    next_batch_hooked_function hooked; /* NULL: `function` without the GIL */
     conveyor_batch *batch;
     PyObject *begin;   /* called before the first batch, then NULL */
     PyObject *make;    /* make(samples) -> what a batch at a new place is handed out as */
     PyObject *fail;    /* fail() raises the error in the batch's error struct */
     int copy_dict;
-    PyObject *places;  /* {address of field 0: (samples, made)}; NULL once the epoch ended */
+    int ended;
+    Place *places;     /* the places seen, in the order first seen */
+    Py_ssize_t count;
+    Py_ssize_t capacity;
+    Py_ssize_t last;   /* where the last batch's place is in `places` */
 } EpochObject;
 
+static void forget_places(EpochObject *self) {
+    for (Py_ssize_t i = 0; i < self->count; i++) {
+        Py_CLEAR(self->places[i].made);
+        Py_CLEAR(self->places[i].handed);
+    }
+    self->count = 0;
+    self->last = 0;
+}
+
 static void epoch_dealloc(EpochObject *self) {
+    forget_places(self);
+    PyMem_Free(self->places);
     Py_XDECREF(self->begin);
     Py_XDECREF(self->make);
     Py_XDECREF(self->fail);
-    Py_XDECREF(self->places);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static PyObject *epoch_new(PyTypeObject *type, PyObject *arguments, PyObject *keywords) {
-    PyObject *function, *batch, *begin, *make, *fail;
+    PyObject *function, *batch, *begin, *make, *fail, *hooked;
     int copy_dict;
     if (keywords != NULL && PyDict_GET_SIZE(keywords) != 0) {
         PyErr_SetString(PyExc_TypeError, "Epoch takes no keyword arguments");
         return NULL;
     }
-    if (!PyArg_ParseTuple(arguments, "OOOOOp", &function, &batch, &begin, &make, &fail, &copy_dict)) return NULL;
+    if (!PyArg_ParseTuple(arguments, "OOOOOpO", &function, &batch, &begin, &make, &fail, &copy_dict, &hooked)) return NULL;
     next_batch_function address = (next_batch_function)PyLong_AsVoidPtr(function);
     conveyor_batch *batch_address = (conveyor_batch *)PyLong_AsVoidPtr(batch);
+    next_batch_hooked_function hooked_address = (next_batch_hooked_function)PyLong_AsVoidPtr(hooked);
     if (PyErr_Occurred()) return NULL;
     if (address == NULL || batch_address == NULL) {
         PyErr_SetString(PyExc_ValueError, "Epoch: a NULL address");
@@ -61,12 +103,8 @@ static PyObject *epoch_new(PyTypeObject *type, PyObject *arguments, PyObject *ke
     }
     EpochObject *self = (EpochObject *)type->tp_alloc(type, 0);
     if (self == NULL) return NULL;
-    self->places = PyDict_New();
-    if (self->places == NULL) {
-        Py_DECREF(self);
-        return NULL;
-    }
     self->function = address;
+    self->hooked = hooked_address;
     self->batch = batch_address;
     Py_INCREF(begin);
     self->begin = begin;
@@ -78,6 +116,82 @@ static PyObject *epoch_new(PyTypeObject *type, PyObject *arguments, PyObject *ke
     return (PyObject *)self;
 }
 
+/* The place of the batch just lent, found or made; NULL after an error. */
+static Place *place_of_batch(EpochObject *self) {
+    const void *address = self->batch->fields[0];
+    int64_t samples = self->batch->samples;
+    /* Batches visit their places in turn: the search starts after the last one found. */
+    for (Py_ssize_t step = 0; step < self->count; step++) {
+        Py_ssize_t i = self->last + 1 + step;
+        if (i >= self->count) i -= self->count;
+        if (self->places[i].address == address && self->places[i].samples == samples) {
+            self->last = i;
+            return &self->places[i];
+        }
+    }
+    PyObject *made = PyObject_CallFunction(self->make, "L", (long long)samples);
+    if (made == NULL) return NULL;
+    if (self->copy_dict && !PyDict_CheckExact(made)) {
+        Py_DECREF(made);
+        PyErr_SetString(PyExc_TypeError, "Epoch: with copy_dict, make must return a dict");
+        return NULL;
+    }
+    if (self->count == MAXIMUM_PLACES) forget_places(self);
+    if (self->count == self->capacity) {
+        Py_ssize_t capacity = self->capacity ? self->capacity * 2 : 16;
+        Place *grown = PyMem_Realloc(self->places, (size_t)capacity * sizeof(Place));
+        if (grown == NULL) {
+            Py_DECREF(made);
+            PyErr_NoMemory();
+            return NULL;
+        }
+        self->places = grown;
+        self->capacity = capacity;
+    }
+    Place *place = &self->places[self->count];
+    place->address = address;
+    place->samples = samples;
+    place->made = made;
+    place->handed = NULL;
+    self->last = self->count++;
+    return place;
+}
+
+/* Whether `handed` holds exactly `made`'s keys and values, in the same order. */
+static int same_items(PyObject *handed, PyObject *made) {
+    if (PyDict_GET_SIZE(handed) != PyDict_GET_SIZE(made)) return 0;
+    Py_ssize_t i = 0, j = 0;
+    PyObject *key, *value, *handed_key, *handed_value;
+    while (PyDict_Next(made, &i, &key, &value)) {
+        if (!PyDict_Next(handed, &j, &handed_key, &handed_value)) return 0;
+        if (key != handed_key || value != handed_value) return 0;
+    }
+    return 1;
+}
+
+/* A dict equal to `place->made` that the caller may keep and change. */
+static PyObject *dict_to_hand_out(Place *place) {
+    PyObject *handed = place->handed;
+#ifndef Py_GIL_DISABLED
+    /* Held by the cache alone: whoever had it let it go, so it can be handed out again if it is unchanged. */
+    if (handed != NULL && Py_REFCNT(handed) == 1 && PyDict_CheckExact(handed) && same_items(handed, place->made)) {
+        Py_INCREF(handed);
+        return handed;
+    }
+#endif
+    Py_XDECREF(handed);
+    place->handed = PyDict_Copy(place->made);
+    if (place->handed == NULL) return NULL;
+#ifdef Py_GIL_DISABLED
+    PyObject *fresh = place->handed;
+    place->handed = NULL; /* reference counts cannot say who holds a dict: a new copy every time */
+    return fresh;
+#else
+    Py_INCREF(place->handed);
+    return place->handed;
+#endif
+}
+
 static PyObject *epoch_next(EpochObject *self) {
     if (self->begin != NULL) {
         PyObject *begin = self->begin;
@@ -85,56 +199,36 @@ static PyObject *epoch_next(EpochObject *self) {
         PyObject *result = PyObject_CallObject(begin, NULL);
         Py_DECREF(begin);
         if (result == NULL) {
-            Py_CLEAR(self->places);
+            self->ended = 1;
             return NULL;
         }
         Py_DECREF(result);
     }
-    if (self->places == NULL) return NULL;
+    if (self->ended) return NULL;
     int32_t code;
-    Py_BEGIN_ALLOW_THREADS
-    code = self->function(self->batch);
-    Py_END_ALLOW_THREADS
+    if (self->hooked != NULL) {
+        PyThreadState *state = NULL;
+        conveyor_wait_hooks hooks = {let_go_of_the_gil, take_the_gil_back, &state};
+        code = self->hooked(self->batch, &hooks);
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        code = self->function(self->batch);
+        Py_END_ALLOW_THREADS
+    }
     if (code != 0 || self->batch->samples == 0) {
-        Py_CLEAR(self->places);
+        self->ended = 1;
+        forget_places(self);
         if (code == 0) return NULL;  /* the epoch's end */
         PyObject *result = PyObject_CallObject(self->fail, NULL);
         Py_XDECREF(result);
         if (!PyErr_Occurred()) PyErr_Format(PyExc_RuntimeError, "conveyor_loader_next_batch failed (%d)", (int)code);
         return NULL;
     }
-    long long samples = (long long)self->batch->samples;
-    PyObject *key = PyLong_FromVoidPtr((void *)self->batch->fields[0]);
-    if (key == NULL) return NULL;
-    PyObject *entry = PyDict_GetItemWithError(self->places, key); /* borrowed */
-    PyObject *made = NULL;                                         /* borrowed from the entry */
-    if (entry != NULL && PyTuple_Check(entry) && PyTuple_GET_SIZE(entry) == 2
-        && PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 0)) == samples) {
-        made = PyTuple_GET_ITEM(entry, 1);
-    } else {
-        if (PyErr_Occurred()) {
-            Py_DECREF(key);
-            return NULL;
-        }
-        PyObject *fresh = PyObject_CallFunction(self->make, "L", samples);
-        if (fresh == NULL) {
-            Py_DECREF(key);
-            return NULL;
-        }
-        if (PyDict_GET_SIZE(self->places) > 1024) PyDict_Clear(self->places);
-        entry = Py_BuildValue("(LN)", samples, fresh); /* steals fresh */
-        if (entry == NULL || PyDict_SetItem(self->places, key, entry) < 0) {
-            Py_XDECREF(entry);
-            Py_DECREF(key);
-            return NULL;
-        }
-        Py_DECREF(entry); /* the dict holds it */
-        made = PyTuple_GET_ITEM(entry, 1);
-    }
-    Py_DECREF(key);
-    if (self->copy_dict) return PyDict_Copy(made);
-    Py_INCREF(made);
-    return made;
+    Place *place = place_of_batch(self);
+    if (place == NULL) return NULL;
+    if (self->copy_dict) return dict_to_hand_out(place);
+    Py_INCREF(place->made);
+    return place->made;
 }
 
 static PyTypeObject EpochType = {
@@ -143,7 +237,7 @@ static PyTypeObject EpochType = {
     .tp_basicsize = sizeof(EpochObject),
     .tp_dealloc = (destructor)epoch_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Epoch(function, batch, begin, make, fail, copy_dict): one epoch's batches (see _speedups.c).",
+    .tp_doc = "Epoch(function, batch, begin, make, fail, copy_dict, hooked): one epoch's batches (see _speedups.c).",
     .tp_iter = PyObject_SelfIter,
     .tp_iternext = (iternextfunc)epoch_next,
     .tp_new = epoch_new,

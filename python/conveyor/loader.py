@@ -263,7 +263,8 @@ def _speedups_epoch(call, begin, made_for, fail, fresh):
     if fresh not in (None, dict.copy):
         raise ValueError("fresh must be None or dict.copy")
     _, function, batch = call
-    return _native._speedups.Epoch(function, batch, begin, made_for, fail, fresh is dict.copy)
+    return _native._speedups.Epoch(function, batch, begin, made_for, fail, fresh is dict.copy,
+                                   _native.next_batch_hooked_address())
 
 
 def _state_json(state):

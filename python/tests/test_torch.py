@@ -93,3 +93,29 @@ def test_a_killed_worker_is_reported():
     assert died.value.pid == victim and died.value.worker == 1
     assert "signal 9" in died.value.status
     loader.close()
+
+
+def test_each_batch_is_a_dict_of_its_own(images):
+    """A batch's dict is handed out again only when nobody holds it and it is unchanged: a kept dict keeps its
+    items, and a dict changed and dropped never comes back changed."""
+    path, data = images
+    loader = DataLoader(conveyor.NumpyDataset(path, field="image"), batch_size=50, num_workers=2, timeout=60)
+    for _ in range(2):
+        kept = []
+        for number, batch in enumerate(loader):
+            assert list(batch) == ["image"] and isinstance(batch["image"], torch.Tensor)
+            assert np.array_equal(batch["image"].numpy(), data[number * 50:(number + 1) * 50])
+            if number % 3 == 0:
+                kept.append((batch, batch["image"]))
+            elif number % 3 == 1:
+                batch["image"], batch["extra"] = None, 1
+            else:
+                image = batch.pop("image")
+                batch["image"] = image  # the same items in the same order again: may be handed out again
+        assert len(kept) == 7
+        for batch, tensor in kept:
+            assert list(batch) == ["image"] and batch["image"] is tensor
+    held = list(loader)  # every dict held: none may be handed out twice
+    assert len({id(batch) for batch in held}) == len(held) == 20
+    assert all(list(batch) == ["image"] for batch in held)
+    loader.close()

@@ -8,12 +8,31 @@ public struct BatchLayout: Sendable, Hashable {
     public let sampleSchema: Schema
     /// Samples at most per batch.
     public let batchSize: Int
+    /// `batchSchema` (or why there is none), made once: a worker process
+    /// checks its slot against it at every batch.
+    private let madeBatchSchema: Result<Schema, ConveyorError>
 
     /// The layout of `batchSize` samples of `sampleSchema`.
     public init(sampleSchema: Schema, batchSize: Int) throws(ConveyorError) {
         guard batchSize >= 1 else { throw .invalidArgument("batchSize is \(batchSize); pass 1 or more") }
         self.sampleSchema = sampleSchema
         self.batchSize = batchSize
+        madeBatchSchema = Result { () throws(ConveyorError) in
+            let data = sampleSchema.fields.map { Field($0.name, $0.dtype, shape: [batchSize] + $0.shape) }
+            let rows = sampleSchema.fields.map { Field($0.name + BatchLayout.rowsSuffix, .int32, shape: [batchSize]) }
+            return try Schema(data + rows)
+        }
+    }
+
+    /// Whether two layouts are of the same sample schema and batch size.
+    public static func == (left: BatchLayout, right: BatchLayout) -> Bool {
+        left.sampleSchema == right.sampleSchema && left.batchSize == right.batchSize
+    }
+
+    /// Hashes the sample schema and the batch size.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(sampleSchema)
+        hasher.combine(batchSize)
     }
 
     /// The suffix of the field that holds a field's per-sample rows in `batchSchema`.
@@ -23,11 +42,7 @@ public struct BatchLayout: Sendable, Hashable {
     /// (its rows = the samples in the batch), then for each field an i32
     /// field "<name>.rows" with the rows each sample used.
     public var batchSchema: Schema {
-        get throws(ConveyorError) {
-            let data = sampleSchema.fields.map { Field($0.name, $0.dtype, shape: [batchSize] + $0.shape) }
-            let rows = sampleSchema.fields.map { Field($0.name + BatchLayout.rowsSuffix, .int32, shape: [batchSize]) }
-            return try Schema(data + rows)
-        }
+        get throws(ConveyorError) { try madeBatchSchema.get() }
     }
 
     /// The bytes field `field` takes for `samples` samples.

@@ -53,3 +53,28 @@ extension DataLoader.BatchIterator where Output == TensorBatch {
         return BatchLease(view: view, slotLease: keeper.lease.take())
     }
 }
+
+extension DataLoader.BatchIterator where Output == TensorBatch {
+    /// The next batch as `nextLease()` lends it, if it is there now: nil,
+    /// without waiting, when it is not yet (or the epoch is over:
+    /// `isFinished` tells the two apart). Only worker processes' batches
+    /// can be there ahead: with the other backends this is always nil, and
+    /// `nextLease()` makes or waits for the batch. For a caller that must
+    /// prepare before it waits, such as one that lets go of a lock others
+    /// need meanwhile (the C interface, for Python's).
+    ///
+    /// ```swift
+    /// var batches = loader.makeBatchIterator()
+    /// while !batches.isFinished {
+    ///     guard let lease = try batches.nextLeaseIfReady() ?? batches.nextLease() else { break }
+    ///     try lease.view.withUnsafeBytes(of: "image") { step(model, $0) }
+    /// }
+    /// ```
+    public mutating func nextLeaseIfReady() throws(ConveyorError) -> BatchLease? {
+        let keeper = cursor.leaseKeeper
+        guard case .lent = try cursor.lendNextIfReady(keeping: keeper, { keeper.view = $0.duplicate() }),
+              let view = keeper.view.take()
+        else { return nil }
+        return BatchLease(view: view, slotLease: keeper.lease.take())
+    }
+}

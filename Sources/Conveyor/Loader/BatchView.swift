@@ -72,6 +72,21 @@ public struct BatchView: ~Copyable {
         }
     }
 
+    /// Calls `body` with each field's position in `schema` and its bytes
+    /// (`[count] + shape`, row-major), in schema order: what a caller in
+    /// another language (the C interface) is given once per batch. Not
+    /// generic, so a caller in another module pays no generic dispatch.
+    /// The bytes are valid while the view is (with a `BatchLease`, while
+    /// the lease is held).
+    public func forEachField(_ body: (_ position: Int, _ bytes: UnsafeRawBufferPointer) -> Void) {
+        switch storage {
+        case let .batch(batch):
+            for (position, tensor) in batch.tensors.enumerated() { tensor.withUnsafeBytes { body(position, $0) } }
+        case let .slot(fields, _):
+            for (position, bytes) in fields.enumerated() { body(position, bytes) }
+        }
+    }
+
     /// Calls `body` with the scalars of field `name`; `Scalar` must be its dtype's type.
     public func withUnsafeBufferPointer<Scalar: DTypeScalar, R>(
         of name: String, as type: Scalar.Type, _ body: (UnsafeBufferPointer<Scalar>) throws -> R

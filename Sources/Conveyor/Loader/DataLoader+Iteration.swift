@@ -31,6 +31,10 @@ extension DataLoader {
         public mutating func next() throws(ConveyorError) -> Output? {
             try cursor.next()
         }
+
+        /// Whether the epoch's iteration is over: its last batch was
+        /// delivered, or an error, `stop()` or a newer iteration ended it.
+        public var isFinished: Bool { cursor.isFinished }
     }
 
     /// Starts an epoch (see the type's notes on which), iterated on the calling thread.

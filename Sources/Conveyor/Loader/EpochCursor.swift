@@ -45,6 +45,9 @@ final class EpochCursor<Output: Sendable> {
         run?.cancel()
     }
 
+    /// Whether the iteration is over (its last batch delivered, or ended by an error or a cancel).
+    var isFinished: Bool { pendingFailure == nil && position?.upcoming == nil }
+
     /// The next batch, waiting on this thread; nil at the end.
     func next() throws(ConveyorError) -> Output? {
         guard let (plan, batch) = try upcoming() else { return nil }
@@ -148,33 +151,57 @@ extension EpochCursor where Output == TensorBatch {
         let lent = try lendNext(from: process, keeping: keeper) { (view: borrowing BatchView) in
             do { output = try body(view) } catch { thrown = error }
         }
-        guard lent else { return nil }
+        guard case .lent = lent else { return nil }
         if let thrown { throw thrown }
         return output
     }
 
+    /// What `lendNext` did.
+    enum Lending {
+        /// A batch was lent and counted as delivered.
+        case lent
+        /// The iteration is over.
+        case ended
+        /// The batch is not there yet (only when lending if ready): nothing changed.
+        case notYet
+    }
+
+    /// Lends the next batch from worker processes (with `keeper`, its slot's
+    /// lease is kept there) if it is there now, without waiting; `.notYet`
+    /// when it is not, and always when the batches are not made by worker
+    /// processes.
+    func lendNextIfReady(keeping keeper: RingLeaseKeeper, _ read: (borrowing BatchView) -> Void) throws(ConveyorError) -> Lending {
+        guard let process = processRun else { return isFinished ? .ended : .notYet }
+        return try lendNext(from: process, keeping: keeper, ifReady: true, read)
+    }
+
     /// Lends the next batch from `process` to `read` and counts it as
-    /// delivered; false at the end.
+    /// delivered; `.ended` at the end. `ifReady`: `.notYet` rather than wait.
     private func lendNext(
-        from process: ProcessEpochRun, keeping keeper: RingLeaseKeeper?, _ read: (borrowing BatchView) -> Void
-    ) throws(ConveyorError) -> Bool {
-        guard let (plan, batch) = try upcoming() else { return false }
+        from process: ProcessEpochRun, keeping keeper: RingLeaseKeeper?, ifReady: Bool = false,
+        _ read: (borrowing BatchView) -> Void
+    ) throws(ConveyorError) -> Lending {
+        guard let (plan, batch) = try upcoming() else { return .ended }
         let start = SystemCalls.monotonicNanoseconds()
         let receipt: ProcessWorkerPool.Receipt<Void>
         do {
-            receipt = try process.lend(batch: batch, timeout: batchTimeout, keeping: keeper, read)
+            receipt = ifReady
+                ? try process.lendIfReady(batch: batch, keeping: keeper, read)
+                : try process.lend(batch: batch, timeout: batchTimeout, keeping: keeper, read)
         } catch {
             throw fail(timeoutError(error, batch: batch))
         }
         switch receipt {
         case let .item(lent, _):
             delivered(lent, plan: plan, waitedSince: start)
-            return true
+            return .lent
         case let .failure(_, error):
             throw fail(error)
+        case .notYet where ifReady:
+            return .notYet
         case .notYet, .cancelled:
             position?.end()
-            return false
+            return .ended
         }
     }
 }

@@ -149,6 +149,27 @@ public final class RingConsumer {
         return try next(timeout: timeout, coldBoot: false, onlyLane: lane)
     }
 
+    /// The next item of lane `lane` (nil: in this consumer's order) if one
+    /// is there now, without waiting or spinning; nil when none is (the end
+    /// of the stream too: `nextItem` tells the two apart). A producer's death
+    /// is reported as `next` reports it, when its lane is found empty.
+    /// For a caller that does something else rather than wait, or that must
+    /// prepare before it waits (the C interface lets go of Python's lock).
+    public func nextItemIfReady(lane: Int?) throws(ConveyorError) -> RingLease? {
+        if let lane {
+            guard order == .unordered else {
+                throw .invalidArgument("nextItemIfReady(lane:) would break an ordered consumer's round-robin; use .unordered")
+            }
+            guard (0..<memory.laneCount).contains(lane) else {
+                throw .invalidArgument("lane \(lane) does not exist; the ring has lanes 0...\(memory.laneCount - 1)")
+            }
+        }
+        calls &+= 1
+        if calls & 63 == 0, let failure = checkProducersIfDue(onlyLane: lane) { throw failure }
+        if !adopted.isEmpty, let claim = takeAdopted(onlyLane: lane) { return lease(claim) }
+        return claim(onlyLane: lane).map(lease)
+    }
+
     private func finishedError(_ lane: Int?) -> ConveyorError {
         .closed(lane.map { "lane \($0) of the ring (its producer finished and every item was delivered)" }
             ?? "the ring (every lane's producer finished and every item was delivered)")

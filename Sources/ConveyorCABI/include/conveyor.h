@@ -32,9 +32,10 @@ extern "C" {
    its own. Minor 1: conveyor_producer_finish. Minor 2: the waits' settings
    (conveyor_consumer_set_first_item_timeout, conveyor_consumer_set_spin_time,
    conveyor_producer_set_first_consumer_timeout, conveyor_producer_set_spin_time)
-   and conveyor_loader_next_batch with struct conveyor_batch. */
+   and conveyor_loader_next_batch with struct conveyor_batch. Minor 3:
+   conveyor_loader_next_batch_hooked with struct conveyor_wait_hooks. */
 #define CONVEYOR_ABI_VERSION 1
-#define CONVEYOR_ABI_MINOR 2
+#define CONVEYOR_ABI_MINOR 3
 
 /* Error codes: one per ConveyorError case. */
 enum {
@@ -241,6 +242,22 @@ typedef struct conveyor_batch {
    lends the iteration's next, as conveyor_loader_next does, filling `batch`
    (`samples` 0 at the epoch's end). Minor 2. */
 int32_t conveyor_loader_next_batch(conveyor_batch *batch);
+/* What conveyor_loader_next_batch_hooked calls around a wait, with `context`
+   (each hook may be NULL): a caller that holds a lock others need while it
+   waits (Python's interpreter lock) lets go of it in before_wait and takes
+   it back in after_wait, and pays for that only when it waits. Minor 3. */
+typedef struct conveyor_wait_hooks {
+    void (*before_wait)(void *context);  /* the batch is not there yet: about to wait for it */
+    void (*after_wait)(void *context);   /* the wait ended (a batch, the end, or an error) */
+    void *context;
+} conveyor_wait_hooks;
+/* conveyor_loader_next_batch, calling `hooks` around its wait: a batch a
+   worker process already wrote is lent at once, without a hook called; one
+   not there yet is waited for between before_wait and after_wait (always
+   both, in that order). Loaders that copy batches out (`"inPlace": false`)
+   or have no worker processes call both hooks around every call. `hooks`
+   NULL: conveyor_loader_next_batch. Minor 3. */
+int32_t conveyor_loader_next_batch_hooked(conveyor_batch *batch, const conveyor_wait_hooks *hooks);
 /* The rows each sample of the lent batch uses in field `field` (`capacity` >= samples). */
 int32_t conveyor_loader_rows(conveyor_handle loader, int32_t field, int64_t *rows, int64_t capacity,
                              conveyor_error *error);

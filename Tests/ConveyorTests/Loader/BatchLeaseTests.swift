@@ -58,4 +58,49 @@ extension SharedRingTests.ProcessLoaderTests {
             loader.stop()
         }
     }
+
+    /// `nextLeaseIfReady()`: never waits, never skips or repeats a batch;
+    /// with worker processes it lends batches that are there, with the
+    /// other backends none; `isFinished` tells "not yet" from the end.
+    @Test func leasesIfReadyNeverWaitAndNeverSkip() throws {
+        try expectNoLeaks {
+            let dataset = ProbeDataset(count: 29)
+            let expected = try Self.collect(DataLoader(describedBy: dataset, Self.configuration(.inline)), epochs: 2)
+            for workers in [WorkerBackend.inline, .processes(2)] {
+                let loader = try DataLoader(describedBy: dataset, Self.configuration(workers))
+                var got: [BatchDigest] = []
+                for _ in 0..<2 {
+                    var batches = loader.makeBatchIterator()
+                    var ready = 0
+                    while !batches.isFinished {
+                        let lease: BatchLease
+                        if let now = try batches.nextLeaseIfReady() {
+                            ready += 1
+                            lease = now
+                        } else if let waited = try batches.nextLease() {
+                            lease = waited
+                        } else {
+                            break
+                        }
+                        got.append(BatchDigest(lease.view.copy()))
+                    }
+                    #expect(try batches.nextLeaseIfReady() == nil && batches.isFinished)
+                    if case .inline = workers { #expect(ready == 0) }
+                }
+                #expect(got == expected, "\(workers)")
+                if case .processes = workers {
+                    // Batches the workers made while nobody asked are there at once.
+                    var batches = loader.makeBatchIterator()
+                    let deadline = ContinuousClock.now + .seconds(30)
+                    var lent: BatchLease? = nil
+                    while lent == nil, ContinuousClock.now < deadline {
+                        lent = try batches.nextLeaseIfReady()
+                        if lent == nil { SystemCalls.sleep(nanoseconds: 1_000_000) }
+                    }
+                    #expect(lent?.view.index == 0)
+                }
+                loader.stop()
+            }
+        }
+    }
 }

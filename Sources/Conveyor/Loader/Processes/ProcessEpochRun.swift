@@ -70,6 +70,16 @@ final class ProcessEpochRun: EpochSource {
         try lend(batch: batch, deadline: Deadline.after(timeout), timeout: timeout, keeping: keeper, read)
     }
 
+    /// Batch `batch` read in place with `read` if it is there now: `.notYet`
+    /// (nothing taken) when it would have to be waited for.
+    func lendIfReady<Item>(
+        batch: Int, keeping keeper: RingLeaseKeeper?, _ read: (borrowing BatchView) -> Item
+    ) throws(ConveyorError) -> ProcessWorkerPool.Receipt<Item> {
+        try pool.receive(
+            batch: batch, lane: worker(forBatch: batch), generation: generation, plan: plan, waitingAtMost: .zero,
+            ifReady: true, isCancelled: { isCancelled }, keeping: keeper, read: read)
+    }
+
     /// The same, until `deadline` (the one `timeout` set).
     private func lend<Item>(
         batch: Int, deadline: Deadline?, timeout: Duration?, keeping keeper: RingLeaseKeeper? = nil,

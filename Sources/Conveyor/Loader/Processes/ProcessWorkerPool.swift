@@ -173,14 +173,17 @@ final class ProcessWorkerPool: LoaderWorkers {
     /// `duration` (in slices of `waitSlice`, between which the worker
     /// processes are checked; a zero `duration` looks once), and reads it with `read` (given a view of the
     /// slot, valid during the call). Throws `.workerDied` for a worker that ended.
+    /// `ifReady`: only what is there now, without waiting or spinning (`.notYet` otherwise; `duration` unused).
     func receive<Item>(
         batch: Int, lane: Int?, generation: Int64, plan: BatchPlan, waitingAtMost duration: Duration,
-        isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper? = nil, read: (borrowing BatchView) -> Item
+        ifReady: Bool = false, isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper? = nil,
+        read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> Receipt<Item> {
         let deadline = Deadline.after(duration)
         func remaining() -> Duration { .nanoseconds(max(0, deadline?.remainingNanoseconds ?? 0)) }
         // The token is there unless another iteration holds it: taken at once, the clock not read again.
         if turn.tryGet() == nil {
+            if ifReady { return .notYet }
             while try turn.get(timeout: min(ProcessWorkerPool.waitSlice, remaining())) == nil {
                 if isCancelled() { return .cancelled }
                 if remaining() == .zero { return .notYet }
@@ -189,24 +192,28 @@ final class ProcessWorkerPool: LoaderWorkers {
         // This iteration holds the token: putting it back never waits.
         defer { try? turn.put(true) }
         return try take(batch: batch, from: consumer, lane: lane, generation: generation, plan: plan,
-                        until: deadline, isCancelled: isCancelled, keeping: keeper, read: read)
+                        until: deadline, ifReady: ifReady, isCancelled: isCancelled, keeping: keeper, read: read)
     }
 
     private func take<Item>(
         batch: Int, from consumer: RingConsumer, lane: Int?, generation: Int64, plan: BatchPlan,
-        until deadline: Deadline?, isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper?,
+        until deadline: Deadline?, ifReady: Bool, isCancelled: () -> Bool, keeping keeper: RingLeaseKeeper?,
         read: (borrowing BatchView) -> Item
     ) throws(ConveyorError) -> Receipt<Item> {
         var looked = false
         while true {
             if isCancelled() { return .cancelled }
-            let remaining = deadline?.remainingNanoseconds ?? 0
-            if remaining <= 0, looked { return .notYet }
+            let remaining = ifReady ? 0 : deadline?.remainingNanoseconds ?? 0
+            if remaining <= 0, looked, !ifReady { return .notYet }
             looked = true
             let slice = min(ProcessWorkerPool.waitSlice, .nanoseconds(max(0, remaining)))
             let lease: RingLease
             do throws(ConveyorError) {
-                if let lane {
+                if ifReady {
+                    // What an abandoned iteration left is dropped below and the next item looked at, still without waiting.
+                    guard let ready = try consumer.nextItemIfReady(lane: lane) else { return .notYet }
+                    lease = ready
+                } else if let lane {
                     lease = try consumer.next(lane: lane, timeout: slice)
                 } else {
                     lease = try consumer.next(timeout: slice)
