@@ -150,16 +150,21 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
 
     // MARK: Transitions
 
-    /// The blocking putters' side of the hand-over, for their yields.
+    /// The blocking putters' side of the hand-over, for their yields. Its
+    /// records are found from `notFull`'s sequence (at `eventWords + 128`),
+    /// which `put` has at hand, so that it loads nothing more than before.
     @inlinable
     var producerSide: ProcessorSharing {
-        ProcessorSharing(own: eventWords + 256, peer: eventWords + 256 + ProcessorSharing.recordBytes)
+        let records = UnsafeMutableRawPointer(notFull.sequence) + 128
+        return ProcessorSharing(own: records, peer: records + ProcessorSharing.recordBytes)
     }
 
-    /// The blocking getters' side of the hand-over, for their yields.
+    /// The blocking getters' side of the hand-over, for their yields (records
+    /// found from `notEmpty`'s sequence, at `eventWords`, likewise).
     @inlinable
     var consumerSide: ProcessorSharing {
-        ProcessorSharing(own: eventWords + 256 + ProcessorSharing.recordBytes, peer: eventWords + 256)
+        let records = UnsafeMutableRawPointer(notEmpty.sequence) + 256
+        return ProcessorSharing(own: records + ProcessorSharing.recordBytes, peer: records)
     }
 
     /// One enqueue attempt: true added, false closed, nil full.
