@@ -61,7 +61,7 @@ struct Backoff {
                 if spinStart == 0 { spinStart = now }
                 if now - spinStart < spinNanoseconds {
                     for _ in 0..<(1 << Swift.min(round, 6)) { SystemCalls.cpuRelax() }
-                    if round >= 4 { yieldProcessor() }
+                    if round >= 4 { yieldProcessor(clock: now) }
                     round += 1
                     return true
                 }
@@ -81,11 +81,12 @@ struct Backoff {
         return true
     }
 
-    /// One yield, through `sharing` if there is one.
+    /// One yield, through `sharing` if there is one (`clock`: a reading of
+    /// the monotonic clock taken just before, if at hand).
     @inlinable @inline(__always)
-    func yieldProcessor() {
+    func yieldProcessor(clock: Int64? = nil) {
         if let sharing {
-            sharing.yieldProcessor()
+            sharing.yieldProcessor(clock: clock)
         } else {
             SystemCalls.yieldProcessor()
         }

@@ -82,14 +82,20 @@ struct ProcessorSharing: @unchecked Sendable {
         return next >= streakToMove ? Decision(streak: 0, move: true) : Decision(streak: next, move: false)
     }
 
+    /// How much newer a sighting on the same processor must be than the
+    /// recorded one to be stored: a side that yields every few microseconds
+    /// rewrites its record (a line the other side reads) only this often.
+    static let refreshMicroseconds: Int64 = 100
+
     /// Yields the processor, records where this side runs and moves it when
     /// it has shared its processor with the other side for `streakToMove`
-    /// yields in a row; returns the move it made.
+    /// yields in a row; returns the move it made. `clock` is a reading of
+    /// the monotonic clock taken just before (nil: read it here).
     @inline(never) @usableFromInline @discardableResult
-    func yieldProcessor() -> SystemCalls.ProcessorMove? {
+    func yieldProcessor(clock: Int64? = nil) -> SystemCalls.ProcessorMove? {
         SystemCalls.yieldProcessor()
         let processor = SystemCalls.currentProcessor()
-        let now = SystemCalls.monotonicNanoseconds()
+        let now = clock ?? SystemCalls.monotonicNanoseconds()
         let peerWord = peer.assumingMemoryBound(to: Atomic<UInt64>.self).pointee.load(ordering: .relaxed)
         let streakWord = (own + 8).assumingMemoryBound(to: Atomic<UInt32>.self)
         let streak = streakWord.pointee.load(ordering: .relaxed)
@@ -105,7 +111,11 @@ struct ProcessorSharing: @unchecked Sendable {
             moved = SystemCalls.moveToAnotherProcessor()
             if let moved { sighting = Sighting(processor: moved.to, microseconds: now / 1_000) }
         }
-        ownWord.pointee.store(sighting.word, ordering: .relaxed)
+        let recorded = Sighting(word: ownWord.pointee.load(ordering: .relaxed))
+        if moved != nil || recorded.processor != sighting.processor
+            || sighting.microseconds - recorded.microseconds >= Self.refreshMicroseconds {
+            ownWord.pointee.store(sighting.word, ordering: .relaxed)
+        }
         if decision.streak != streak { streakWord.pointee.store(decision.streak, ordering: .relaxed) }
         return moved
     }

@@ -160,6 +160,27 @@ import Testing
         #expect(outcome?.1 == [0])
     }
 
+    @Test func aSideRewritesItsRecordOnlyWhenItsProcessorChangedOrItIsDue() {
+        let stored = Self.onThread { () -> [ProcessorSharing.Sighting] in
+            _ = SystemCalls.pinCurrentThread(toProcessor: 0)
+            return Self.withRecords { own, _ in
+                let sharing = ProcessorSharing(own: own, peer: own + ProcessorSharing.recordBytes)
+                let refresh = ProcessorSharing.refreshMicroseconds * 1_000
+                var seen: [ProcessorSharing.Sighting] = []
+                for clock in [Self.now, Self.now + refresh / 2, Self.now + refresh] {
+                    sharing.yieldProcessor(clock: clock)
+                    let word = own.assumingMemoryBound(to: Atomic<UInt64>.self).pointee.load(ordering: .relaxed)
+                    seen.append(ProcessorSharing.Sighting(word: word))
+                }
+                return seen
+            }
+        }
+        let first = ProcessorSharing.Sighting(processor: 0, microseconds: Self.now / 1_000)
+        let refreshed = ProcessorSharing.Sighting(
+            processor: 0, microseconds: Self.now / 1_000 + ProcessorSharing.refreshMicroseconds)
+        #expect(stored == [first, first, refreshed])
+    }
+
     // MARK: The state machine
 
     static let now: Int64 = 5_000_000_000
