@@ -128,7 +128,11 @@ extension SharedRing {
         var lanes: [RingInfo.Lane] = []
         let now = SystemCalls.monotonicNanoseconds()
         for lane in 0..<laneCount {
-            let (ownerState, head, tail, discarded, claimedAt) = memory.snapshot(of: lane)
+            let (ownerState, storedHead, tail, discarded, claimedAt) = memory.snapshot(of: lane)
+            // A producer that died between publishing an item and storing `head` left `head` one short
+            // (until the lane's next owner recovers it); the item counts as committed all the same.
+            let headSequence = memory.slot(lane: lane, position: storedHead).sequence.pointee.load(ordering: .acquiring)
+            let head = LaneCursor.recovered(head: storedHead, sequence: headSequence, slots: UInt64(slotsPerLane))
             let finished = if case .finished = ownerState { true } else { false }
             let owner: PeerIdentity? = if case let .owned(identity) = ownerState { identity } else { nil }
             let pid = owner?.pid ?? 0

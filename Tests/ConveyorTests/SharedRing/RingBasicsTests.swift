@@ -28,6 +28,24 @@ extension SharedRingTests {
             }
         }
 
+        /// A producer that dies between publishing an item (step 4) and storing
+        /// `head` (step 5) leaves `head` one short; `info` still counts the item
+        /// committed, before and after a consumer took it (the torture suite's
+        /// count check saw "76 delivered, but 75 committed").
+        @Test func infoCountsAnItemPublishedBeforeHeadWasStored() throws {
+            let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 2)
+            let producer = try ring.producer()
+            let consumer = try ring.consumer()
+            try put(producer, 0)
+            try put(producer, 1)
+            // The state a death between the two stores leaves: item 1 published, head still 1.
+            ring.memory.lane(0).head.pointee.store(1, ordering: .releasing)
+            #expect(ring.info.lanes[0].committed == 2 && ring.info.lanes[0].depth == 2)
+            _ = try consumer.next(timeout: .seconds(1))
+            _ = try consumer.next(timeout: .seconds(1))
+            #expect(ring.info.lanes[0].committed == 2 && ring.info.lanes[0].depth == 0)
+        }
+
         @Test func writerFillsInPlaceAndDiscardPublishesNothing() throws {
             let ring = try SharedRing.create(schema: helperSchema(), lanes: 1, slotsPerLane: 2)
             let producer = try ring.producer()
