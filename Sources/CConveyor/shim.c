@@ -113,31 +113,3 @@ int cconveyor_pin_thread(int processor) {
     CPU_SET(processor, &set);
     return sched_setaffinity(0, sizeof set, &set);
 }
-
-int cconveyor_current_processor(void) {
-    return sched_getcpu();
-}
-
-int cconveyor_move_off_processor(int *from, int *to) {
-    cpu_set_t allowed, narrowed;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
-    int current = sched_getcpu();
-    if (current < 0) return -1;
-    narrowed = allowed;
-    CPU_CLR(current, &narrowed);
-    if (CPU_COUNT(&narrowed) == 0) return -2;
-    if (sched_setaffinity(0, sizeof narrowed, &narrowed) != 0) return -1;
-    *from = current;
-    *to = sched_getcpu();
-    return sched_setaffinity(0, sizeof allowed, &allowed);
-}
-
-int cconveyor_allowed_processors(int *processors, int capacity) {
-    cpu_set_t allowed;
-    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return -1;
-    int count = 0;
-    for (int cpu = 0; cpu < CPU_SETSIZE && count < capacity; cpu++) {
-        if (CPU_ISSET(cpu, &allowed)) processors[count++] = cpu;
-    }
-    return count;
-}

@@ -67,21 +67,6 @@ void cconveyor_cpu_relax(void);
 /// sched_setaffinity for the calling thread: it runs on `processor` only. 0, or -1 with errno.
 int cconveyor_pin_thread(int processor);
 
-/// sched_getcpu: the processor the calling thread runs on now, or -1 with errno.
-int cconveyor_current_processor(void);
-
-/// Moves the calling thread off the processor it runs on to another one it
-/// is allowed on, and leaves its allowed set as it was: sched_setaffinity
-/// with that set minus the current processor (the kernel migrates the
-/// thread before the call returns), then with the set as it was. Stores the
-/// processor it left in `*from` and the one it ran on while the narrowed set
-/// held in `*to`. 0; -2 when the set holds no other processor; -1 with errno.
-int cconveyor_move_off_processor(int *from, int *to);
-
-/// The processors the calling thread may run on, in ascending order, at
-/// most `capacity` of them stored in `processors`: their count, or -1 with errno.
-int cconveyor_allowed_processors(int *processors, int capacity);
-
 /// madvise(MADV_POPULATE_WRITE): maps every page of [base, base + size)
 /// writable now. 0, or -1 with errno (EINVAL before Linux 5.14).
 int cconveyor_populate_write(void *base, size_t size);

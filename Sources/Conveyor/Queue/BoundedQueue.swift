@@ -33,11 +33,9 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
         }
         self.capacity = capacity
         ring = SlotRing(capacity: capacity)
-        // Two events (sequence, sleepers), then the two sides' ProcessorSharing
-        // records, each on cache lines of its own.
-        let bytes = 256 + 2 * ProcessorSharing.recordBytes
-        eventWords = .allocate(byteCount: bytes, alignment: 128)
-        eventWords.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        // Two events (sequence, sleepers) on separate cache lines.
+        eventWords = .allocate(byteCount: 256, alignment: 128)
+        eventWords.initializeMemory(as: UInt8.self, repeating: 0, count: 256)
         notEmpty = FutexEvent(sequence: eventWords, sleepers: eventWords + 4, shared: false)
         notFull = FutexEvent(sequence: eventWords + 128, sleepers: eventWords + 132, shared: false)
     }
@@ -54,7 +52,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     @inlinable
     public func put(_ element: Element, timeout: Duration? = nil) throws(ConveyorError) {
         let deadline = Deadline.after(timeout)
-        let added = notFull.wait(deadline: deadline, backoff: Backoff(sharing: producerSide)) { enqueue(element) }
+        let added = notFull.wait(deadline: deadline) { enqueue(element) }
         try finishPut(added, timeout: timeout)
     }
 
@@ -89,7 +87,7 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     @inlinable
     public func get(timeout: Duration? = nil) throws(ConveyorError) -> Element? {
         let deadline = Deadline.after(timeout)
-        let outcome = notEmpty.wait(deadline: deadline, backoff: Backoff(sharing: consumerSide)) { dequeue() }
+        let outcome = notEmpty.wait(deadline: deadline) { dequeue() }
         return try finishGet(outcome, timeout: timeout)
     }
 
@@ -149,23 +147,6 @@ public final class BoundedQueue<Element: Sendable>: @unchecked Sendable, CustomS
     }
 
     // MARK: Transitions
-
-    /// The blocking putters' side of the hand-over, for their yields. Its
-    /// records are found from `notFull`'s sequence (at `eventWords + 128`),
-    /// which `put` has at hand, so that it loads nothing more than before.
-    @inlinable
-    var producerSide: ProcessorSharing {
-        let records = UnsafeMutableRawPointer(notFull.sequence) + 128
-        return ProcessorSharing(own: records, peer: records + ProcessorSharing.recordBytes)
-    }
-
-    /// The blocking getters' side of the hand-over, for their yields (records
-    /// found from `notEmpty`'s sequence, at `eventWords`, likewise).
-    @inlinable
-    var consumerSide: ProcessorSharing {
-        let records = UnsafeMutableRawPointer(notEmpty.sequence) + 256
-        return ProcessorSharing(own: records + ProcessorSharing.recordBytes, peer: records)
-    }
 
     /// One enqueue attempt: true added, false closed, nil full.
     @inlinable

@@ -32,19 +32,13 @@ struct Backoff {
     @usableFromInline var yieldsLeft: Int
     @usableFromInline var spinStart: Int64 = 0
     @usableFromInline var round = 0
-    /// Where this waiter's yields go through (nil: straight to the kernel).
-    @usableFromInline let sharing: ProcessorSharing?
 
-    /// A backoff that spins for `spinNanoseconds` following `rule`, then
-    /// yields `yields` times; with `sharing`, every yield goes through it, so
-    /// that a waiter stuck on one processor with the side it waits for moves.
+    /// A backoff that spins for `spinNanoseconds` following `rule`, then yields `yields` times.
     @inlinable
-    init(spinNanoseconds: Int64 = 100_000, yields: Int = 4, rule: YieldRule = .doublingPauses,
-         sharing: ProcessorSharing? = nil) {
+    init(spinNanoseconds: Int64 = 100_000, yields: Int = 4, rule: YieldRule = .doublingPauses) {
         self.spinNanoseconds = spinNanoseconds
         self.yieldsLeft = yields
         self.rule = rule
-        self.sharing = sharing
     }
 
     /// No waiting at all: the caller sleeps at once (it has spun already).
@@ -61,7 +55,7 @@ struct Backoff {
                 if spinStart == 0 { spinStart = now }
                 if now - spinStart < spinNanoseconds {
                     for _ in 0..<(1 << Swift.min(round, 6)) { SystemCalls.cpuRelax() }
-                    if round >= 4 { yieldProcessor(clock: now) }
+                    if round >= 4 { SystemCalls.yieldProcessor() }
                     round += 1
                     return true
                 }
@@ -77,19 +71,8 @@ struct Backoff {
         }
         guard yieldsLeft > 0 else { return false }
         yieldsLeft -= 1
-        yieldProcessor()
+        SystemCalls.yieldProcessor()
         return true
-    }
-
-    /// One yield, through `sharing` if there is one (`clock`: a reading of
-    /// the monotonic clock taken just before, if at hand).
-    @inlinable @inline(__always)
-    func yieldProcessor(clock: Int64? = nil) {
-        if let sharing {
-            sharing.yieldProcessor(clock: clock)
-        } else {
-            SystemCalls.yieldProcessor()
-        }
     }
 
     /// Calls `attempt` after each snooze until it returns a value (returned),

@@ -53,42 +53,6 @@ enum SystemCalls {
         cconveyor_pin_thread(Int32(processor)) == 0
     }
 
-    /// The processor the calling thread runs on now (-1 if unknown).
-    @usableFromInline
-    static func currentProcessor() -> Int {
-        Int(cconveyor_current_processor())
-    }
-
-    /// A thread's move from one processor to another.
-    @usableFromInline
-    struct ProcessorMove: Equatable, Sendable {
-        /// The processor the thread left.
-        @usableFromInline let from: Int
-        /// The processor it ran on just after (while barred from `from`).
-        @usableFromInline let to: Int
-    }
-
-    /// Moves the calling thread off the processor it runs on to another one
-    /// it is allowed on, keeping its allowed set as it was (the scheduler may
-    /// move it later as usual); nil when it is allowed on no other processor
-    /// or the kernel refused.
-    static func moveToAnotherProcessor() -> ProcessorMove? {
-        var from: Int32 = -1
-        var to: Int32 = -1
-        guard cconveyor_move_off_processor(&from, &to) == 0 else { return nil }
-        return ProcessorMove(from: Int(from), to: Int(to))
-    }
-
-    /// The processors the calling thread may run on, ascending (empty if the
-    /// kernel refused to say).
-    static func allowedProcessors() -> [Int] {
-        var processors = [Int32](repeating: 0, count: 1024)
-        let count = processors.withUnsafeMutableBufferPointer {
-            cconveyor_allowed_processors($0.baseAddress, Int32($0.count))
-        }
-        return processors.prefix(Swift.max(0, Int(count))).map(Int.init)
-    }
-
     /// Gives the processor to another thread.
     @usableFromInline
     static func yieldProcessor() {
