@@ -140,13 +140,18 @@ public final class RingConsumer {
 
     /// `next(lane:timeout:)`, returning nil once the lane is finished and drained.
     public func nextItem(lane: Int, timeout: Duration?) throws(ConveyorError) -> RingLease? {
+        try checkLaneRead(lane, by: "next(lane:)")
+        return try next(timeout: timeout, coldBoot: false, onlyLane: lane)
+    }
+
+    /// Throws unless this consumer may read lane `lane` alone (`method` names the caller in the error).
+    private func checkLaneRead(_ lane: Int, by method: String) throws(ConveyorError) {
         guard order == .unordered else {
-            throw .invalidArgument("next(lane:) would break an ordered consumer's round-robin; use .unordered")
+            throw .invalidArgument("\(method) would break an ordered consumer's round-robin; use .unordered")
         }
         guard (0..<memory.laneCount).contains(lane) else {
             throw .invalidArgument("lane \(lane) does not exist; the ring has lanes 0...\(memory.laneCount - 1)")
         }
-        return try next(timeout: timeout, coldBoot: false, onlyLane: lane)
     }
 
     /// The next item of lane `lane` (nil: in this consumer's order) if one
@@ -156,14 +161,7 @@ public final class RingConsumer {
     /// For a caller that does something else rather than wait, or that must
     /// prepare before it waits (the C interface lets go of Python's lock).
     public func nextItemIfReady(lane: Int?) throws(ConveyorError) -> RingLease? {
-        if let lane {
-            guard order == .unordered else {
-                throw .invalidArgument("nextItemIfReady(lane:) would break an ordered consumer's round-robin; use .unordered")
-            }
-            guard (0..<memory.laneCount).contains(lane) else {
-                throw .invalidArgument("lane \(lane) does not exist; the ring has lanes 0...\(memory.laneCount - 1)")
-            }
-        }
+        if let lane { try checkLaneRead(lane, by: "nextItemIfReady(lane:)") }
         calls &+= 1
         if calls & 63 == 0, let failure = checkProducersIfDue(onlyLane: lane) { throw failure }
         if !adopted.isEmpty, let claim = takeAdopted(onlyLane: lane) { return lease(claim) }
