@@ -113,3 +113,12 @@ int cconveyor_pin_thread(int processor) {
     CPU_SET(processor, &set);
     return sched_setaffinity(0, sizeof set, &set);
 }
+
+void cconveyor_fill_32(void *start, size_t count, uint32_t value) {
+#if defined(__x86_64__)
+    __asm__ volatile("rep stosl" : "+D"(start), "+c"(count) : "a"(value) : "memory");
+#else
+    uint32_t *word = start;
+    for (size_t i = 0; i < count; i++) word[i] = value;
+#endif
+}

@@ -67,6 +67,14 @@ void cconveyor_cpu_relax(void);
 /// sched_setaffinity for the calling thread: it runs on `processor` only. 0, or -1 with errno.
 int cconveyor_pin_thread(int processor);
 
+/// Writes `count` copies of the 32-bit `value` from `start` (4-byte aligned).
+/// On x86-64 with the processor's string store (`rep stosl`), which current
+/// processors run as whole-line writes that skip reading the lines first, as
+/// glibc's memset and memcpy do for large sizes; elsewhere with a loop. The
+/// benchmark's producers fill their items with it, as NumPy's producers fill
+/// theirs with its own vector code.
+void cconveyor_fill_32(void *start, size_t count, uint32_t value);
+
 /// madvise(MADV_POPULATE_WRITE): maps every page of [base, base + size)
 /// writable now. 0, or -1 with errno (EINVAL before Linux 5.14).
 int cconveyor_populate_write(void *base, size_t size);

@@ -12,14 +12,19 @@ extension BenchCatalog {
     /// In a VM both figures change with where the host runs the virtual
     /// processors and what its other guests do: on the 2-core KVM guest this
     /// was written on, a cache line's trip between the two cores took ~45 ns
-    /// for minutes and then ~220 ns for seconds, and filling 4 MiB buffers in
-    /// turn ran at 50–65 GB/s over 10 of them (40 MiB, more than the 32 MiB
-    /// L3 the host shares) against ~100 GB/s over 2.
+    /// for minutes and then ~220 ns for seconds, and one thread filling 4 MiB
+    /// buffers in turn over 10 of them (40 MiB, more than the 32 MiB L3 the
+    /// host shares) wrote ~90 GB/s with string stores (what the scenarios'
+    /// producers use) and 45–65 GB/s with a compiled loop, which reads each
+    /// line before it writes it.
     static var machineScenarios: [BenchScenario] {
         [
             BenchScenario(name: "machine",
                           summary: "this machine now: a cache line's trip between processors 0 and 1, and filling 4 MiB buffers") { _ in
-                [MachineProbe.coreToCore(), MachineProbe.fill(buffers: 10), MachineProbe.fill(buffers: 2)]
+                [
+                    MachineProbe.coreToCore(), MachineProbe.fill(buffers: 10), MachineProbe.fill(buffers: 10, loop: true),
+                    MachineProbe.fill(buffers: 2),
+                ]
             },
         ]
     }
@@ -70,8 +75,9 @@ enum MachineProbe {
     }
 
     /// One thread fills `buffers` buffers of 4 MiB in turn with a float, 100
-    /// fills in all, as a ring-4m producer fills its slots.
-    static func fill(buffers: Int) -> BenchRow {
+    /// fills in all, as a ring-4m producer fills its slots (`ItemFill`'s
+    /// string store), or with a compiled loop (`loop`).
+    static func fill(buffers: Int, loop: Bool = false) -> BenchRow {
         let floats = 1 << 20, fills = 100
         let memory = (0..<buffers).map { _ -> UnsafeMutableBufferPointer<Float> in
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: floats)
@@ -80,9 +86,12 @@ enum MachineProbe {
         }
         defer { memory.forEach { $0.deallocate() } }
         let start = BenchSupport.now()
-        for k in 0..<fills { memory[k % buffers].update(repeating: Float(k)) }
+        for k in 0..<fills {
+            if loop { memory[k % buffers].update(repeating: Float(k)) } else { ItemFill.fill(memory[k % buffers], with: Float(k)) }
+        }
         let seconds = BenchSupport.now() - start
-        var row = BenchRow(scenario: "machine", impl: "fill \(buffers) × 4 MiB in turn (1 thread)", items: fills,
+        let how = loop ? "a compiled loop" : "string stores"
+        var row = BenchRow(scenario: "machine", impl: "fill \(buffers) × 4 MiB in turn, \(how)", items: fills,
                            itemBytes: floats * 4, workers: 1, seconds: seconds)
         row.note = "\(buffers * 4) MiB written over and over: MB_per_s is this processor's fill speed now"
         return row

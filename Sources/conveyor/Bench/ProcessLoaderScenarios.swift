@@ -127,7 +127,7 @@ struct ScenarioItemsDataset: SchemaDataset, DatasetDescription {
 
     func write(sampleAt index: Int, context: SampleContext, into writer: inout SampleWriter) throws {
         if sleepNanoseconds > 0 { BenchSupport.sleep(seconds: Double(sleepNanoseconds) / 1e9) }
-        try writer.withUnsafeMutableBufferPointer(of: "F", as: Float.self) { $0.update(repeating: Float(index)) }
-        try writer.withUnsafeMutableBufferPointer(of: "I", as: Int32.self) { $0.update(repeating: Int32(index)) }
+        try writer.withUnsafeMutableBufferPointer(of: "F", as: Float.self) { ItemFill.fill($0, with: Float(index)) }
+        try writer.withUnsafeMutableBufferPointer(of: "I", as: Int32.self) { ItemFill.fill($0, with: Int32(index)) }
     }
 }

@@ -186,9 +186,9 @@ struct RingProducerCommand: ParsableCommand {
         for k in stride(from: lane, to: items, by: workers) {
             if pauseUs > 0 { usleep(UInt32(pauseUs)) }
             let writer = try producer.reserve(timeout: .seconds(60))
-            try writer.withUnsafeMutableBufferPointer(of: 0, as: Float.self) { $0.update(repeating: Float(k)) }
+            try writer.withUnsafeMutableBufferPointer(of: 0, as: Float.self) { ItemFill.fill($0, with: Float(k)) }
             try writer.withUnsafeMutableBufferPointer(of: 1, as: Int32.self) { ints in
-                ints.update(repeating: Int32(k))
+                ItemFill.fill(ints, with: Int32(k))
                 if pauseUs > 0 {
                     let now = RingBench.monotonicNanoseconds()
                     ints[1] = Int32(truncatingIfNeeded: now >> 31)
