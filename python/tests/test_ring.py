@@ -170,6 +170,43 @@ def test_forked_processes_watch_their_peers_themselves():
         assert writer.exitcode == 0
 
 
+def fill_then_produce(name, filled, outcome):
+    ring = conveyor.Ring.attach(name=name, schema=items.SCHEMA)
+    with ring.producer() as producer:
+        try:
+            items.write(producer, 0)
+            items.write(producer, 1)
+            filled.set()
+            began = time.monotonic()
+            items.write(producer, 2, timeout=20)  # the lane is full: this waits
+            outcome.put("wrote item 2")
+        except conveyor.ConsumerGone:
+            outcome.put("consumer gone after %.1f s" % (time.monotonic() - began))
+        except conveyor.ConveyorError as error:
+            outcome.put("%s: %s" % (type(error).__name__, error))
+
+
+def test_a_producer_blocked_before_any_consumer_learns_of_the_one_that_registers():
+    # The producer fills its lane and waits while the ring has no consumer at all; a consumer
+    # then registers, takes an item and is killed holding it. The waiting producer must be told
+    # (within the liveness grace), not sleep out its 20 s timeout.
+    with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=2, name=True) as ring:
+        filled, started, outcome = SPAWN.Event(), SPAWN.Event(), SPAWN.Queue()
+        writer = SPAWN.Process(target=fill_then_produce, args=(ring.name, filled, outcome))
+        writer.start()
+        assert filled.wait(30)
+        time.sleep(0.3)  # the writer is asleep in its wait now
+        reader = SPAWN.Process(target=consume_slowly, args=(ring.name, started))
+        reader.start()
+        assert started.wait(30)
+        os.kill(reader.pid, signal.SIGKILL)
+        reader.join(10)
+        result = outcome.get(timeout=60)
+        assert result.startswith("consumer gone after"), result  # not TimedOut after 20 s
+        writer.join(30)
+        assert writer.exitcode == 0
+
+
 def test_errors_say_what_happened():
     with conveyor.Ring.create(items.SCHEMA, lanes=1, slots=2, name=True) as ring:
         with pytest.raises(conveyor.SchemaMismatch):
